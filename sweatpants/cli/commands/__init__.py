@@ -1,0 +1,1 @@
+"""One file per group of subcommands; each exposes `register(subparsers, common)`."""

@@ -1,0 +1,163 @@
+"""`sweatpants module list | install | install-git | uninstall | sync | reload`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from sweatpants.cli.client import LONG_TIMEOUT
+from sweatpants.cli.context import Context
+from sweatpants.cli.errors import EXIT_ERROR, EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    module = sub.add_parser(
+        "module",
+        aliases=["modules"],
+        help="list, install, uninstall, sync and reload modules",
+        description="Manage the daemon's installed modules.",
+    )
+    actions = module.add_subparsers(dest="module_action", metavar="ACTION", required=True)
+
+    listing = actions.add_parser("list", aliases=["ls"], parents=[common], help="installed modules")
+    listing.set_defaults(handler=list_command)
+
+    install = actions.add_parser(
+        "install", parents=[common], help="install a module from a local folder"
+    )
+    install.add_argument("path", metavar="PATH", help="a folder holding module.json")
+    install.set_defaults(handler=install_command)
+
+    git = actions.add_parser(
+        "install-git",
+        parents=[common],
+        help="install a module from a git repository",
+        description="Clone a git repository and install the module at its root or in MODULE_NAME.",
+    )
+    git.add_argument(
+        "repo_url", metavar="REPO_URL", help="https://, ssh:// or git@ URL, or a local path"
+    )
+    git.add_argument(
+        "module_name", metavar="MODULE_NAME", nargs="?", help="sub-folder of the repository"
+    )
+    git.set_defaults(handler=install_git_command)
+
+    uninstall = actions.add_parser(
+        "uninstall", aliases=["remove"], parents=[common], help="uninstall a module"
+    )
+    uninstall.add_argument("module_id", metavar="ID", help="the module's id")
+    uninstall.set_defaults(handler=uninstall_command)
+
+    sync = actions.add_parser(
+        "sync",
+        parents=[common],
+        help="install the modules listed in modules.yaml",
+        description="Install or update the modules listed in SWEATPANTS_MODULES_CONFIG_PATH.",
+    )
+    sync.set_defaults(handler=sync_command)
+
+    reload = actions.add_parser("reload", parents=[common], help="re-read the modules folder")
+    reload.set_defaults(handler=reload_command)
+
+
+def list_command(ctx: Context) -> int:
+    answer = ctx.client().get("/modules")
+    if ctx.json:
+        ctx.out.json(answer)
+        return EXIT_OK
+    modules = answer.get("modules", [])
+    if not modules:
+        ctx.out.line("No modules installed. Install one with: sweatpants module install PATH")
+        return EXIT_OK
+    _module_table(ctx, modules)
+    return EXIT_OK
+
+
+def _module_table(ctx: Context, modules: list[dict[str, Any]]) -> None:
+    ctx.out.table(
+        ["ID", "NAME", "VERSION", "CAPABILITIES"],
+        [
+            [
+                str(m.get("id", "")),
+                str(m.get("name", "")),
+                str(m.get("version", "")),
+                ", ".join(str(c) for c in m.get("capabilities") or []),
+            ]
+            for m in modules
+        ],
+    )
+
+
+def _installed(ctx: Context, answer: dict[str, Any]) -> int:
+    if ctx.json:
+        ctx.out.json(answer)
+    else:
+        name = f" ({answer['name']})" if answer.get("name") else ""
+        ctx.out.line(f"Installed {answer.get('id')} {answer.get('version', '')}{name}".rstrip())
+    return EXIT_OK
+
+
+def install_command(ctx: Context) -> int:
+    path = Path(ctx.args.path).expanduser().resolve()
+    answer = ctx.client().post("/modules/install", {"source_path": str(path)}, timeout=LONG_TIMEOUT)
+    return _installed(ctx, answer)
+
+
+def install_git_command(ctx: Context) -> int:
+    body: dict[str, Any] = {"repo_url": ctx.args.repo_url}
+    if ctx.args.module_name:
+        body["module_name"] = ctx.args.module_name
+    if not ctx.json:
+        ctx.client().get("/status")  # say "not reachable" before promising a clone
+        ctx.out.note(f"Cloning {ctx.args.repo_url} ...", "dim")
+    answer = ctx.client().post("/modules/install-git", body, timeout=LONG_TIMEOUT)
+    return _installed(ctx, answer)
+
+
+def uninstall_command(ctx: Context) -> int:
+    module_id = ctx.args.module_id
+    answer = ctx.client().delete(f"/modules/{quote(module_id, safe='')}")
+    if ctx.json:
+        ctx.out.json(answer)
+    else:
+        ctx.out.line(f"Uninstalled {answer.get('id', module_id)}")
+    return EXIT_OK
+
+
+def sync_command(ctx: Context) -> int:
+    answer = ctx.client().post("/modules/sync", timeout=LONG_TIMEOUT)
+    failed = answer.get("failed") or []
+    if ctx.json:
+        ctx.out.json(answer)
+        return EXIT_ERROR if failed else EXIT_OK
+    installed = answer.get("installed") or []
+    skipped = answer.get("skipped") or []
+    if installed:
+        _module_table(ctx, [m if isinstance(m, dict) else {"id": m} for m in installed])
+    for item in skipped:
+        ctx.out.line(f"skipped: {item.get('id', item) if isinstance(item, dict) else item}")
+    for item in failed:
+        where = item.get("module") or item.get("source") or "?"
+        ctx.out.error(f"{where}: {item.get('error', 'failed')}")
+    ctx.out.note(
+        f"Sync: {len(installed)} installed, {len(skipped)} skipped, {len(failed)} failed.",
+        "red" if failed else "green",
+    )
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+def reload_command(ctx: Context) -> int:
+    answer = ctx.client().post("/modules/reload")
+    errors = answer.get("errors") or []
+    if ctx.json:
+        ctx.out.json(answer)
+        return EXIT_ERROR if errors else EXIT_OK
+    modules = answer.get("modules") or []
+    if modules:
+        _module_table(ctx, modules)
+    for item in errors:
+        ctx.out.error(f"{item.get('path', '?')}: {item.get('error', 'cannot load')}")
+    ctx.out.note(f"Reloaded: {len(modules)} modules, {len(errors)} errors.")
+    return EXIT_ERROR if errors else EXIT_OK
