@@ -130,7 +130,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("browser_path", _text, "Chromium binary for the browser pool.", "a path to chromium"),
     Option("log_level", _log_level, "Daemon log level.", "DEBUG, INFO, WARNING or ERROR"),
     Option("env_file", _path, "A file of KEY=VALUE lines read at start.", "a path to a file"),
-    Option("max_running_jobs", _positive_int, "Jobs running at once; others wait.", "an integer >= 1"),
+    Option(
+        "max_running_jobs", _positive_int, "Jobs running at once; others wait.", "an integer >= 1"
+    ),
     Option(
         "stop_grace_seconds",
         _positive_float,

@@ -98,5 +98,7 @@ class Module(ABC):
         await self._context.progress(done, total)
 
     @abstractmethod
-    def run(self, inputs: dict[str, Any], settings: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    def run(
+        self, inputs: dict[str, Any], settings: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
         """The module's work, as an async generator yielding dict results."""

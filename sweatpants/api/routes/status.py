@@ -1,0 +1,35 @@
+"""GET /status: is the engine up, for how long, and what is running."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from sweatpants.api.deps import get_engine
+from sweatpants.engine import Engine
+from sweatpants.jobs.models import human_duration
+from sweatpants.version import __version__
+
+router = APIRouter()
+
+
+@router.get("/status")
+async def status(engine: Engine = Depends(get_engine)) -> dict[str, Any]:
+    uptime = time.time() - engine.started_at
+    body: dict[str, Any] = {
+        "status": "running",
+        "engine": "sweatpants",
+        "version": __version__,
+        "uptime": human_duration(uptime),
+        "uptime_seconds": round(uptime, 3),
+        "module_count": engine.modules.count(),
+        "jobs": engine.jobs.running(),
+        "counts": engine.jobs.counts(),
+        "executor": engine.executor.name,
+        "max_running_jobs": engine.settings.max_running_jobs,
+    }
+    for name, provider in engine.status_providers.items():
+        body[name] = provider()
+    return body

@@ -1,0 +1,29 @@
+"""The dashboard: `ui/index.html` at `/`, its files under `/ui/`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from sweatpants.errors import Unavailable
+from sweatpants.paths import ui_dir
+
+router = APIRouter()
+
+
+@router.get("/", include_in_schema=False)
+async def index() -> Response:
+    try:
+        page = ui_dir() / "index.html"
+    except Unavailable as error:
+        return JSONResponse(error.to_dict(), status_code=error.status)
+    return FileResponse(page, headers={"Cache-Control": "no-cache"})
+
+
+def mount_ui(app: FastAPI) -> None:
+    try:
+        directory = ui_dir()
+    except Unavailable:
+        return  # `/` explains what is missing
+    app.mount("/ui", StaticFiles(directory=directory), name="ui")

@@ -1,0 +1,66 @@
+"""The engine: the store, the module registry, the scheduler and the event bus, wired once.
+
+`create_app` builds one Engine per daemon and starts/stops it in the app's lifespan. Nothing
+here is global: tests build as many engines as they like, each on its own data directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sweatpants.config import Settings
+from sweatpants.events import CommitSignal, EventBus
+from sweatpants.jobs.executor import Executor
+from sweatpants.jobs.local import LocalExecutor
+from sweatpants.jobs.manager import JobManager
+from sweatpants.modules.registry import ModuleRegistry
+from sweatpants.store import Store
+
+
+def job_services(settings: Settings) -> dict[str, Any]:
+    """What a job process is lent by the engine (see `sweatpants.sdk.runtime.Services`)."""
+    return {
+        "proxy_url": settings.proxy_url,
+        "proxy_rotation_url": settings.proxy_rotation_url,
+        "daemon_url": settings.base_url,
+        "api_token": settings.api_auth_token,
+        "browser_path": settings.browser_path,
+        "browser_pool_size": settings.browser_pool_size,
+        "browser_restart_hours": settings.browser_restart_hours,
+    }
+
+
+def make_executor(settings: Settings) -> Executor:
+    return LocalExecutor()
+
+
+class Engine:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        settings.modules_path.mkdir(parents=True, exist_ok=True)
+        self.commits = CommitSignal()
+        self.store = Store(settings.database_path, on_commit=self.commits.committed)
+        self.modules = ModuleRegistry(settings)
+        self.events = EventBus()
+        self.executor = make_executor(settings)
+        self.jobs = JobManager(
+            settings, self.store, self.modules, self.events, self.executor, job_services(settings)
+        )
+        self.started_at = time.time()
+        # Extra sections of /status (e.g. "proxy", "browser"), each a cheap callable.
+        self.status_providers: dict[str, Callable[[], Any]] = {}
+
+    async def start(self) -> None:
+        self.started_at = time.time()
+        self.commits.bind(asyncio.get_running_loop())
+        self.store.open()
+        await self.jobs.start()
+
+    async def stop(self) -> None:
+        await self.jobs.shutdown()
+        self.events.close()
+        self.store.close()

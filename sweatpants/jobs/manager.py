@@ -1,0 +1,486 @@
+"""The scheduler: accepts jobs, runs them through an executor, and records every transition.
+
+A job is `pending` until a slot is free (first come, first served, at most
+`max_running_jobs` at once), then `running` while its runner streams messages, then
+`completed`, `failed` or `stopped`. Every transition is written to the store and published on
+the event bus. Jobs left `running` by a daemon that went down are put back in the queue at
+start, with results newer than their last checkpoint dropped, so that after a resume every
+result appears exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sweatpants.config import Settings
+from sweatpants.errors import Ambiguous, Conflict, InvalidInput, NotFound, Unavailable
+from sweatpants.events import EventBus
+from sweatpants.jobs import protocol
+from sweatpants.jobs.executor import Executor, Exit, RunHandle
+from sweatpants.jobs.models import JobStatus, human_duration, iso, job_to_api, parse_duration
+from sweatpants.store import Store
+from sweatpants.store import jobs as job_sql
+from sweatpants.store import logs as log_sql
+from sweatpants.store import results as result_sql
+
+log = logging.getLogger(__name__)
+
+MIN_PREFIX = 8
+MAX_WRITES_IN_FLIGHT = 4
+PROGRESS_EVENT_SECONDS = 0.5
+KILL_AFTER_TERM_SECONDS = 3.0
+
+
+class ModuleLookup(Protocol):
+    """What the scheduler needs from the module registry."""
+
+    def get(self, module_id: str) -> Any: ...
+
+
+@dataclass
+class ActiveJob:
+    """A job holding a run slot: being launched, running, or winding down."""
+
+    id: str
+    module_id: str
+    started_at: float
+    next_seq: int
+    handle: RunHandle | None = None
+    stop_reason: str | None = None
+    error: str | None = None
+    traceback: str | None = None
+    done: bool = False
+    progress: dict[str, Any] | None = None
+    progress_published: float = 0.0
+    timers: list[asyncio.TimerHandle] = field(default_factory=list)
+    escalation: asyncio.Task[None] | None = None
+
+
+class JobManager:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        modules: ModuleLookup,
+        events: EventBus,
+        executor: Executor,
+        services: dict[str, Any],
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._modules = modules
+        self._events = events
+        self._executor = executor
+        self._services = services
+        self._queue: collections.OrderedDict[str, str] = collections.OrderedDict()  # id → module
+        self._active: dict[str, ActiveJob] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._counts: collections.Counter[str] = collections.Counter()
+        self._accepting = False
+        self._shutting_down = False
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._executor.start()
+        interrupted = await self._store.read(lambda c: job_sql.with_status(c, ["running"]))
+        for row in interrupted:
+            await self._store.write(
+                lambda c, i=row["id"]: job_sql.prepare_resume(c, i), jobs=[row["id"]]
+            )
+            dropped = row["result_count"] - row["checkpoint_seq"]
+            await self._system_log(
+                row["id"],
+                "INFO",
+                "the daemon stopped while this job ran; resuming from its last checkpoint"
+                + (f" (dropping {dropped} results recorded after it)" if dropped else ""),
+            )
+        pending = await self._store.read(lambda c: job_sql.with_status(c, ["pending"]))
+        self._queue.update((row["id"], row["module_id"]) for row in pending)
+        self._counts.update(await self._store.read(job_sql.count_by_status))
+        self._accepting = True
+        self._schedule()
+
+    async def shutdown(self) -> None:
+        """Stop taking jobs; let running ones wind down within the grace; keep them for resume."""
+        self._accepting = False
+        self._shutting_down = True
+        for active in list(self._active.values()):
+            if active.handle is not None:
+                active.handle.cancel()
+        await self._wait_active(self._settings.stop_grace_seconds)
+        for active in list(self._active.values()):
+            if active.handle is not None:
+                active.handle.terminate()
+        await self._wait_active(KILL_AFTER_TERM_SECONDS)
+        for active in list(self._active.values()):
+            if active.handle is not None:
+                active.handle.kill()
+        await self._wait_active(KILL_AFTER_TERM_SECONDS)
+        for task in list(self._tasks):
+            task.cancel()
+        await self._executor.close()
+
+    async def _wait_active(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self._active and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+    # ---- queries ---------------------------------------------------------------------------
+
+    async def resolve(self, job_id: str) -> str:
+        """A full id from a full id or a unique prefix of at least 8 characters."""
+        row = await self._store.read(lambda c: job_sql.get(c, job_id))
+        if row is not None:
+            return job_id
+        if len(job_id) < MIN_PREFIX:
+            raise NotFound(
+                f"no job with id {job_id!r} (give the full id or at least {MIN_PREFIX} characters)"
+            )
+        matches = await self._store.read(lambda c: job_sql.ids_with_prefix(c, job_id))
+        if not matches:
+            raise NotFound(f"no job with id {job_id!r}")
+        if len(matches) > 1:
+            error = Ambiguous(
+                f"job id prefix {job_id!r} matches {len(matches)} jobs: {', '.join(matches)}"
+            )
+            error.matches = matches  # type: ignore[attr-defined]
+            raise error
+        return matches[0]
+
+    async def get(self, job_id: str) -> dict[str, Any]:
+        full = await self.resolve(job_id)
+        row = await self._store.read(lambda c: job_sql.get(c, full))
+        if row is None:
+            raise NotFound(f"no job with id {job_id!r}")
+        return job_to_api(row)
+
+    def running(self) -> list[dict[str, Any]]:
+        """Jobs holding a slot, from memory (cheap enough for `/status` at any rate)."""
+        return [
+            {
+                "id": a.id,
+                "module": a.module_id,
+                "module_id": a.module_id,
+                "status": JobStatus.RUNNING.value,
+                "started_at": iso(a.started_at),
+                "progress": a.progress,
+            }
+            for a in self._active.values()
+        ]
+
+    def counts(self) -> dict[str, int]:
+        return {status.value: self._counts.get(status.value, 0) for status in JobStatus}
+
+    def active_module_ids(self) -> set[str]:
+        """Modules with a job pending or running (they must not be uninstalled)."""
+        return {a.module_id for a in self._active.values()} | set(self._queue.values())
+
+    # ---- commands --------------------------------------------------------------------------
+
+    async def submit(
+        self,
+        module_id: str,
+        inputs: dict[str, Any] | None,
+        settings: dict[str, Any] | None,
+        max_duration: str | None,
+    ) -> dict[str, Any]:
+        if not self._accepting:
+            raise Unavailable("the daemon is shutting down and takes no new jobs")
+        installed = self._modules.get(module_id)
+        manifest = installed.manifest
+        clean_inputs = manifest.coerce_inputs(inputs or {})
+        clean_settings = manifest.coerce_settings(settings or {})
+        max_seconds = parse_duration(max_duration) if max_duration else None
+        job_id = str(uuid.uuid4())
+        row = {
+            "id": job_id,
+            "module_id": manifest.id,
+            "status": JobStatus.PENDING.value,
+            "inputs": json.dumps(clean_inputs),
+            "settings": json.dumps(clean_settings),
+            "max_duration": max_duration,
+            "max_seconds": max_seconds,
+            "created_at": time.time(),
+            "executor": self._executor.name,
+        }
+        await self._store.write(lambda c: job_sql.insert(c, row), jobs=[job_id])
+        self._counts[JobStatus.PENDING.value] += 1
+        self._queue[job_id] = manifest.id
+        await self._publish(job_id)
+        self._schedule()
+        return {"id": job_id, "status": JobStatus.PENDING.value}
+
+    async def stop(self, job_id: str) -> dict[str, Any]:
+        full = await self.resolve(job_id)
+        active = self._active.get(full)
+        if active is not None:
+            if active.stop_reason is None:
+                active.stop_reason = "stopped on request"
+                await self._system_log(
+                    full,
+                    "INFO",
+                    f"stop requested; the module has {self._settings.stop_grace_seconds:g}s to "
+                    "finish before it is terminated",
+                )
+                self._begin_stop(active)
+            return {"id": full, "status": "stopping"}
+        if full in self._queue:
+            del self._queue[full]
+            await self._finish_row(full, JobStatus.STOPPED, JobStatus.PENDING, error=None)
+            return {"id": full, "status": JobStatus.STOPPED.value}
+        job = await self.get(full)
+        raise Conflict(f"job {full} has already ended ({job['status']}); there is nothing to stop")
+
+    # ---- scheduling ------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        while (
+            self._accepting and self._queue and len(self._active) < self._settings.max_running_jobs
+        ):
+            job_id, module_id = self._queue.popitem(last=False)
+            active = ActiveJob(id=job_id, module_id=module_id, started_at=time.time(), next_seq=0)
+            self._active[job_id] = active
+            self._spawn(self._run(active))
+
+    def _spawn(self, coroutine: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, active: ActiveJob) -> None:
+        try:
+            await self._launch_and_supervise(active)
+        except Exception as exc:  # a bug of ours must not leave the job stuck `running`
+            log.exception("job %s: supervisor error", active.id)
+            active.error = active.error or f"internal error in the daemon: {exc}"
+            await self._finish(active, Exit(code=None))
+        finally:
+            for timer in active.timers:
+                timer.cancel()
+            if active.escalation is not None:
+                active.escalation.cancel()
+            self._active.pop(active.id, None)
+            self._schedule()
+
+    async def _launch_and_supervise(self, active: ActiveJob) -> None:
+        row = await self._store.read(lambda c: job_sql.get(c, active.id))
+        if row is None:
+            return
+        active.module_id = row["module_id"]
+        active.next_seq = row["result_count"]
+        now = time.time()
+        deadline = row["deadline_at"] or (
+            now + row["max_seconds"] if row["max_seconds"] is not None else None
+        )
+        if deadline is not None and deadline <= now:
+            active.stop_reason = f"max_duration {row['max_duration']} reached"
+            await self._finish(active, Exit(code=None))
+            return
+        try:
+            installed = self._modules.get(row["module_id"])
+        except NotFound as exc:
+            active.error = exc.detail
+            await self._finish(active, Exit(code=None))
+            return
+        spec = protocol.JobSpec(
+            job_id=active.id,
+            module_id=row["module_id"],
+            module_dir=str(installed.path),
+            entrypoint=str(installed.manifest.entrypoint),
+            deps_path=str(installed.deps_path) if installed.deps_path else None,
+            inputs=json.loads(row["inputs"]),
+            settings=json.loads(row["settings"]),
+            checkpoint=json.loads(row["checkpoint"]) if row["checkpoint"] else None,
+            services=dict(self._services),
+        )
+        handle = await self._executor.launch(spec)
+        active.handle = handle
+        active.started_at = row["started_at"] or now
+        await self._store.write(
+            lambda c: job_sql.mark_running(c, active.id, now=now, pid=handle.pid, node=handle.node),
+            jobs=[active.id],
+        )
+        self._move_count(JobStatus.PENDING, JobStatus.RUNNING)
+        await self._publish(active.id)
+        if deadline is not None:
+            loop = asyncio.get_running_loop()
+            active.timers.append(
+                loop.call_later(max(0.0, deadline - time.time()), self._deadline_reached, active)
+            )
+        if active.stop_reason is not None:
+            self._begin_stop(active)
+        await self._pump(active, handle)
+        exit_info = await handle.wait()
+        await self._finish(active, exit_info)
+
+    async def _pump(self, active: ActiveJob, handle: RunHandle) -> None:
+        """Move the runner's messages into the store, a bounded number of writes in flight."""
+        in_flight: collections.deque[asyncio.Future[Any]] = collections.deque()
+        async for frame in handle.frames():
+            op = self._ingest(active, frame)
+            future = self._store.writer.submit(op, jobs=[active.id], wait=True)
+            assert future is not None
+            in_flight.append(asyncio.wrap_future(future))
+            if len(in_flight) >= MAX_WRITES_IN_FLIGHT:
+                await in_flight.popleft()
+        for pending in in_flight:
+            await pending
+
+    def _ingest(self, active: ActiveJob, frame: list[list[Any]]) -> Any:
+        logs: list[log_sql.LogRow] = []
+        results: list[result_sql.ResultRow] = []
+        checkpoint: tuple[str, int] | None = None
+        progress: tuple[float, float | None] | None = None
+        for message in frame:
+            kind = message[0]
+            if kind == protocol.RESULT:
+                active.next_seq += 1
+                results.append((active.next_seq, message[1], message[2]))
+            elif kind == protocol.LOG:
+                logs.append((message[1], str(message[2]).upper(), str(message[3])))
+            elif kind == protocol.CHECKPOINT:
+                checkpoint = (message[1], active.next_seq)
+            elif kind == protocol.PROGRESS:
+                progress = (message[1], message[2])
+            elif kind == protocol.DONE:
+                active.done = True
+            elif kind == protocol.ERROR:
+                active.error, active.traceback = message[1], message[2]
+                logs.append((time.time(), "ERROR", f"job failed: {message[1]}"))
+        if progress is not None:
+            self._note_progress(active, *progress)
+        job_id = active.id
+
+        def write(conn: Any) -> None:
+            if logs:
+                log_sql.append(conn, job_id, logs)
+            if results:
+                result_sql.append(conn, job_id, results)
+            if logs or results:
+                job_sql.add_counts(conn, job_id, results=len(results), logs=len(logs))
+            if checkpoint is not None:
+                job_sql.save_checkpoint(conn, job_id, checkpoint[0], checkpoint[1])
+            if progress is not None:
+                job_sql.save_progress(conn, job_id, progress[0], progress[1])
+
+        return write
+
+    def _note_progress(self, active: ActiveJob, done: float, total: float | None) -> None:
+        active.progress = {"done": done, "total": total}
+        now = time.monotonic()
+        if now - active.progress_published >= PROGRESS_EVENT_SECONDS:
+            active.progress_published = now
+            self._events.publish({"type": "progress", "id": active.id, "progress": active.progress})
+
+    # ---- stopping --------------------------------------------------------------------------
+
+    def _deadline_reached(self, active: ActiveJob) -> None:
+        if active.stop_reason is None:
+            row_duration = human_duration(time.time() - active.started_at)
+            active.stop_reason = f"max_duration reached after {row_duration}"
+            self._spawn(self._system_log(active.id, "INFO", f"{active.stop_reason}; stopping"))
+            self._begin_stop(active)
+
+    def _begin_stop(self, active: ActiveJob) -> None:
+        if active.handle is None or active.escalation is not None:
+            return
+        active.handle.cancel()
+        active.escalation = asyncio.get_running_loop().create_task(self._escalate(active))
+
+    async def _escalate(self, active: ActiveJob) -> None:
+        handle = active.handle
+        assert handle is not None
+        await asyncio.sleep(self._settings.stop_grace_seconds)
+        await self._system_log(
+            active.id,
+            "WARNING",
+            f"the module did not stop within {self._settings.stop_grace_seconds:g}s; "
+            "terminating it",
+        )
+        handle.terminate()
+        await asyncio.sleep(min(KILL_AFTER_TERM_SECONDS, self._settings.stop_grace_seconds))
+        await self._system_log(active.id, "WARNING", "the job process ignored SIGTERM; killing it")
+        handle.kill()
+
+    # ---- endings ---------------------------------------------------------------------------
+
+    async def _finish(self, active: ActiveJob, exit_info: Exit) -> None:
+        if self._shutting_down and active.handle is not None:
+            await self._system_log(
+                active.id, "INFO", "the daemon is stopping; this job will resume on its next start"
+            )
+            return  # the row stays `running`, which is what start() resumes
+        error, traceback = None, None
+        if active.stop_reason is not None:
+            status = JobStatus.STOPPED
+            error = active.stop_reason if "max_duration" in active.stop_reason else None
+        elif active.error is not None:
+            status, error, traceback = JobStatus.FAILED, active.error, active.traceback
+        elif exit_info.code == 0 and active.done:
+            status = JobStatus.COMPLETED
+        else:
+            status = JobStatus.FAILED
+            error = exit_info.describe() + " before the module finished"
+            await self._system_log(active.id, "ERROR", error)
+        previous = JobStatus.RUNNING if active.handle is not None else JobStatus.PENDING
+        await self._finish_row(
+            active.id, status, previous, error=error, traceback=traceback, exit_code=exit_info.code
+        )
+
+    async def _finish_row(
+        self,
+        job_id: str,
+        status: JobStatus,
+        previous: JobStatus,
+        *,
+        error: str | None,
+        traceback: str | None = None,
+        exit_code: int | None = None,
+    ) -> None:
+        now = time.time()
+        await self._store.write(
+            lambda c: job_sql.finish(
+                c,
+                job_id,
+                status=status.value,
+                now=now,
+                error=error,
+                traceback=traceback,
+                exit_code=exit_code,
+            ),
+            jobs=[job_id],
+        )
+        self._move_count(previous, status)
+        await self._publish(job_id)
+
+    def _move_count(self, before: JobStatus, after: JobStatus) -> None:
+        self._counts[before.value] -= 1
+        self._counts[after.value] += 1
+
+    async def _system_log(self, job_id: str, level: str, message: str) -> None:
+        entry = [(time.time(), level, f"[sweatpants] {message}")]
+
+        def write(conn: Any) -> None:
+            log_sql.append(conn, job_id, entry)
+            job_sql.add_counts(conn, job_id, results=0, logs=1)
+
+        await self._store.write(write, jobs=[job_id])
+
+    async def _publish(self, job_id: str) -> None:
+        row = await self._store.read(lambda c: job_sql.get(c, job_id))
+        if row is not None:
+            self._events.publish({"type": "job", "job": job_to_api(row)})
+
+
+def validate_limit(value: int, *, field: str, maximum: int) -> int:
+    if value < 1 or value > maximum:
+        raise InvalidInput(f"{field} must be between 1 and {maximum}, got {value}", field=field)
+    return value

@@ -1,0 +1,255 @@
+"""The child side of a job: load the module, run it, stream what it does to the daemon.
+
+Runs inside the job's own process. It never touches the database: logs, results, checkpoints
+and progress go to the daemon as protocol frames over `out_fd`; the daemon's commands
+(`cancel`) arrive on `ctrl_fd`. If the daemon goes away (the control pipe closes), the job
+process ends at once, so a restarted daemon can resume the job without a twin running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import inspect
+import io
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from sweatpants.jobs import protocol
+from sweatpants.sdk import runtime
+from sweatpants.sdk.module import Module
+
+FLUSH_SECONDS = 0.02
+FLUSH_MESSAGES = 1000
+FLUSH_BYTES = 512 * 1024
+EXIT_DAEMON_GONE = 70
+
+
+class Channel:
+    """Buffers outgoing messages and writes them as frames; safe to call from any thread."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._lock = threading.Lock()
+        self._pending: list[list[Any]] = []
+        self._bytes = 0
+
+    def send(self, message: list[Any], *, size: int = 64, flush: bool = False) -> None:
+        with self._lock:
+            if (
+                message[0] == protocol.PROGRESS
+                and self._pending
+                and self._pending[-1][0] == protocol.PROGRESS
+            ):
+                self._pending[-1] = message  # only the latest progress matters
+            else:
+                self._pending.append(message)
+                self._bytes += size
+            if flush or len(self._pending) >= FLUSH_MESSAGES or self._bytes >= FLUSH_BYTES:
+                self._flush_locked()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        if not self._pending:
+            return
+        frame = memoryview(protocol.encode_frame(self._pending))
+        self._pending = []
+        self._bytes = 0
+        try:
+            while frame:
+                written = os.write(self._fd, frame)
+                frame = frame[written:]
+        except BrokenPipeError:
+            os._exit(EXIT_DAEMON_GONE)
+
+
+class RunnerContext:
+    """The `JobContext` a module sees: the SDK methods end up here."""
+
+    def __init__(self, job_id: str, channel: Channel) -> None:
+        self._job_id = job_id
+        self._channel = channel
+        self.cancelled = threading.Event()
+
+    @property
+    def job_id(self) -> str:
+        return self._job_id
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled.is_set()
+
+    def log_now(self, message: str, level: str = "INFO") -> None:
+        self._channel.send([protocol.LOG, time.time(), level, message], size=len(message) + 40)
+
+    async def log(self, message: str, level: str) -> None:
+        self.log_now(message, level)
+
+    async def save_checkpoint(self, data: dict[str, Any]) -> None:
+        text = json.dumps(data, default=str)
+        self._channel.send([protocol.CHECKPOINT, text], size=len(text), flush=True)
+
+    async def progress(self, done: float, total: float | None) -> None:
+        self._channel.send([protocol.PROGRESS, done, total])
+
+    def result(self, data: Any) -> None:
+        if not isinstance(data, dict):
+            data = {"value": data}
+        text = json.dumps(data, default=str, ensure_ascii=False)
+        self._channel.send([protocol.RESULT, time.time(), text], size=len(text) + 24)
+
+
+class _LogStream(io.TextIOBase):
+    """Stands in for stdout/stderr in a job: each printed line becomes a log line."""
+
+    def __init__(self, context: RunnerContext, level: str) -> None:
+        self._context = context
+        self._level = level
+        self._partial = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            if line.strip():
+                self._context.log_now(line, self._level)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._partial.strip():
+            self._context.log_now(self._partial, self._level)
+        self._partial = ""
+
+
+class _LogHandler(logging.Handler):
+    """Routes the module's `logging` calls into the job's log."""
+
+    def __init__(self, context: RunnerContext) -> None:
+        super().__init__()
+        self._context = context
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._context.log_now(self.format(record), record.levelname)
+
+
+def _watch_control(fd: int, context: RunnerContext) -> None:
+    with os.fdopen(fd, "rb", buffering=0) as stream:
+        for line in stream:
+            if line == protocol.CANCEL:
+                context.cancelled.set()
+    os._exit(EXIT_DAEMON_GONE)  # the daemon is gone: do not run on unsupervised
+
+
+def load_module_class(spec: protocol.JobSpec) -> type[Module]:
+    """Import the module's entrypoint by path and find its `Module` subclass."""
+    module_dir = Path(spec.module_dir)
+    path = module_dir / spec.entrypoint
+    if not path.is_file():
+        raise FileNotFoundError(f"module {spec.module_id!r}: entrypoint {path} does not exist")
+    if spec.deps_path:
+        sys.path.insert(0, spec.deps_path)
+    sys.path.insert(0, str(module_dir))
+    name = "sweatpants_module_" + "".join(c if c.isalnum() else "_" for c in spec.module_id)
+    import_spec = importlib.util.spec_from_file_location(name, path)
+    if import_spec is None or import_spec.loader is None:
+        raise ImportError(f"module {spec.module_id!r}: cannot import {path}")
+    loaded: ModuleType = importlib.util.module_from_spec(import_spec)
+    sys.modules[name] = loaded
+    import_spec.loader.exec_module(loaded)
+    found = [
+        value
+        for value in vars(loaded).values()
+        if isinstance(value, type) and issubclass(value, Module) and value is not Module
+    ]
+    own = [cls for cls in found if cls.__module__ == name] or found
+    if not own:
+        raise TypeError(
+            f"module {spec.module_id!r}: {path.name} defines no subclass of sweatpants.Module"
+        )
+    return own[-1]
+
+
+def _instantiate(cls: type[Module], context: RunnerContext) -> Module:
+    try:
+        instance = cls(context)
+    except TypeError:
+        instance = cls()  # a module whose __init__ takes no context
+        instance._context = context
+    return instance
+
+
+async def _run_module(spec: protocol.JobSpec, context: RunnerContext, channel: Channel) -> None:
+    async def flush_regularly() -> None:
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            channel.flush()
+
+    flusher = asyncio.create_task(flush_regularly())
+    try:
+        instance = _instantiate(load_module_class(spec), context)
+        instance.restore_checkpoint(spec.checkpoint)
+        produced = instance.run(spec.inputs, spec.settings)
+        if inspect.isasyncgen(produced):
+            async for item in produced:
+                context.result(item)
+        elif inspect.isawaitable(produced):
+            outcome = await produced
+            for item in outcome if isinstance(outcome, list) else [outcome] if outcome else []:
+                context.result(item)
+        else:
+            raise TypeError("run() must be an async generator (use `yield` in `async def run`)")
+    finally:
+        flusher.cancel()
+
+
+def child_main(spec_data: dict[str, Any], out_fd: int, ctrl_fd: int) -> None:
+    """Entry point of a job process. Never returns: exits 0 on success, 1 on error."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in the daemon's terminal is the daemon's
+    spec = protocol.JobSpec(**spec_data)
+    channel = Channel(out_fd)
+    context = RunnerContext(spec.job_id, channel)
+    threading.Thread(target=_watch_control, args=(ctrl_fd, context), daemon=True).start()
+    runtime.activate(
+        runtime.JobRuntime(spec.job_id, spec.module_id, runtime.Services(**spec.services))
+    )
+    sys.stdout = _LogStream(context, "INFO")
+    sys.stderr = _LogStream(context, "WARNING")
+    handler = _LogHandler(context)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    code = 0
+    try:
+        asyncio.run(_run_module(spec, context, channel))
+        channel.send([protocol.DONE], flush=True)
+    except BaseException as exc:
+        code = 1
+        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        channel.send([protocol.ERROR, error, traceback.format_exc()], flush=True)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        channel.flush()
+    os._exit(code)
+
+
+def process_entry(spec_data: dict[str, Any], out_conn: Any, ctrl_conn: Any) -> None:
+    """`multiprocessing` target: take the raw pipe fds from the connections and run the job."""
+    out_fd, ctrl_fd = os.dup(out_conn.fileno()), os.dup(ctrl_conn.fileno())
+    out_conn.close()
+    ctrl_conn.close()
+    child_main(spec_data, out_fd, ctrl_fd)

@@ -1,0 +1,140 @@
+"""Running the daemon: in the foreground (`sweatpants serve`) or in a thread (the tray app).
+
+The listening socket is bound here, before uvicorn starts, so that a taken port is a clear
+error naming the port instead of a log line from a thread that then quietly ends.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import multiprocessing
+import socket
+import sys
+import threading
+import time
+
+import uvicorn
+
+from sweatpants.api.app import create_app
+from sweatpants.config import Settings
+from sweatpants.errors import Unavailable
+from sweatpants.version import __version__
+
+log = logging.getLogger("sweatpants")
+
+SHUTDOWN_MARGIN_SECONDS = 10.0
+
+
+def bind_socket(settings: Settings) -> socket.socket:
+    """The daemon's listening socket, or `Unavailable` saying why not."""
+    family = socket.AF_INET6 if ":" in settings.api_host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.api_host, settings.api_port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise Unavailable(
+                f"port {settings.api_port} on {settings.api_host} is already in use — is another "
+                "Sweatpants daemon running (`sweatpants status`)? Otherwise choose a free port "
+                "with --port or SWEATPANTS_API_PORT"
+            ) from None
+        raise Unavailable(
+            f"cannot listen on {settings.api_host}:{settings.api_port}: {exc.strerror}"
+        ) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def build_server(settings: Settings) -> uvicorn.Server:
+    config = uvicorn.Config(
+        create_app(settings),
+        log_level=settings.log_level.lower(),
+        access_log=settings.log_level == "DEBUG",
+        lifespan="on",
+        ws_ping_interval=None,  # our streams send their own {"type": "ping"}
+        timeout_graceful_shutdown=int(settings.stop_grace_seconds + SHUTDOWN_MARGIN_SECONDS),
+    )
+    return uvicorn.Server(config)
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def serve(settings: Settings) -> int:
+    """Run the daemon until SIGINT/SIGTERM; jobs still running resume on the next start."""
+    multiprocessing.freeze_support()
+    configure_logging(settings)
+    try:
+        sock = bind_socket(settings)
+    except Unavailable as error:
+        print(f"error: {error.detail}", file=sys.stderr)
+        return 1
+    server = build_server(settings)
+    print(
+        f"Sweatpants {__version__} daemon on {settings.base_url}  "
+        f"(dashboard: {settings.base_url}/, data: {settings.data_dir})",
+        file=sys.stderr,
+        flush=True,
+    )
+    server.run(sockets=[sock])
+    return 0 if server.started else 1
+
+
+class ServerThread:
+    """The daemon in a background thread, for the desktop app (and tests)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.url = settings.base_url
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self._failure: BaseException | None = None
+
+    def start(self) -> None:
+        self._socket = bind_socket(self.settings)
+        self._server = build_server(self.settings)
+        self._thread = threading.Thread(target=self._run, name="sweatpants-daemon", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        assert self._server is not None and self._socket is not None
+        try:
+            self._server.run(sockets=[self._socket])
+        except BaseException as exc:  # SystemExit from uvicorn included: remember, don't vanish
+            self._failure = exc
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Block until the API answers; raise `Unavailable` if the thread died or time ran out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._server is not None and self._server.started:
+                return
+            if self._thread is None or not self._thread.is_alive():
+                reason = f": {self._failure!r}" if self._failure else ""
+                raise Unavailable(f"the daemon thread ended before it was ready{reason}")
+            time.sleep(0.02)
+        raise Unavailable(f"the daemon did not become ready within {timeout:g}s")
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Ask the server to exit and wait; running jobs wind down within the stop grace."""
+        if self._server is None or self._thread is None:
+            return
+        self._server.should_exit = True
+        limit = timeout if timeout is not None else self.settings.stop_grace_seconds + 15
+        self._thread.join(limit)
+        if self._socket is not None:
+            self._socket.close()

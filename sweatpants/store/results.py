@@ -1,0 +1,22 @@
+"""SQL for job results: numbered per job (`seq` from 1), paged by keyset, streamed for export."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+ResultRow = tuple[int, float, str]  # (seq, timestamp, JSON text)
+
+
+def append(conn: sqlite3.Connection, job_id: str, rows: Sequence[ResultRow]) -> None:
+    conn.executemany(
+        "INSERT INTO results (job_id, seq, ts, data) VALUES (?, ?, ?, ?)",
+        [(job_id, seq, ts, data) for seq, ts, data in rows],
+    )
+
+
+def after(conn: sqlite3.Connection, job_id: str, after_seq: int, limit: int) -> list[sqlite3.Row]:
+    return conn.execute(
+        "SELECT seq, ts, data FROM results WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        (job_id, after_seq, limit),
+    ).fetchall()

@@ -1,0 +1,83 @@
+"""The database schema as numbered migrations; `migrate` brings any older file up to date.
+
+The version lives in SQLite's `user_version`. Each migration runs once, in its own
+transaction, in order. Never edit a released migration: add the next one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: jobs, their logs and results.
+    """
+    CREATE TABLE jobs (
+        id             TEXT PRIMARY KEY,
+        module_id      TEXT NOT NULL,
+        status         TEXT NOT NULL,
+        inputs         TEXT NOT NULL,
+        settings       TEXT NOT NULL,
+        max_duration   TEXT,
+        max_seconds    REAL,
+        created_at     REAL NOT NULL,
+        started_at     REAL,
+        completed_at   REAL,
+        deadline_at    REAL,
+        error          TEXT,
+        traceback      TEXT,
+        exit_code      INTEGER,
+        checkpoint     TEXT,
+        checkpoint_seq INTEGER NOT NULL DEFAULT 0,
+        progress_done  REAL,
+        progress_total REAL,
+        result_count   INTEGER NOT NULL DEFAULT 0,
+        log_count      INTEGER NOT NULL DEFAULT 0,
+        resumes        INTEGER NOT NULL DEFAULT 0,
+        pid            INTEGER,
+        executor       TEXT NOT NULL DEFAULT 'local',
+        node           TEXT
+    );
+    CREATE INDEX jobs_by_status ON jobs (status, created_at);
+    CREATE INDEX jobs_by_created ON jobs (created_at);
+    CREATE TABLE logs (
+        id      INTEGER PRIMARY KEY,
+        job_id  TEXT NOT NULL,
+        ts      REAL NOT NULL,
+        level   TEXT NOT NULL,
+        message TEXT NOT NULL
+    );
+    CREATE INDEX logs_by_job ON logs (job_id, id);
+    CREATE TABLE results (
+        job_id TEXT NOT NULL,
+        seq    INTEGER NOT NULL,
+        ts     REAL NOT NULL,
+        data   TEXT NOT NULL,
+        PRIMARY KEY (job_id, seq)
+    ) WITHOUT ROWID;
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the migrations this file lacks; return the resulting version."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    if current > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"the database has schema version {current}, newer than this Sweatpants "
+            f"understands ({SCHEMA_VERSION}); upgrade Sweatpants or point "
+            "SWEATPANTS_DB_PATH at another file"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in MIGRATIONS[version - 1].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return SCHEMA_VERSION
