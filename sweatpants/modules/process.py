@@ -1,0 +1,84 @@
+"""Run a helper program (git, pip) with a deadline, no stdin, and nothing left behind.
+
+The program gets its own process group so that a timeout kills its children too (git's
+ssh and remote helpers, pip's build backends), not only the program itself.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sweatpants.errors import Unavailable
+
+
+@dataclass(frozen=True)
+class Finished:
+    """How a helper program ended."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def tail(self, lines: int = 12) -> str:
+        """The last lines of its output (stderr first), for an error message."""
+        text = "\n".join(part for part in (self.stderr.strip(), self.stdout.strip()) if part)
+        kept = [line for line in text.splitlines() if line.strip()][-lines:]
+        return "\n".join(kept) or f"exit code {self.returncode}"
+
+
+def run(
+    args: Sequence[str],
+    *,
+    timeout: float,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    what: str = "command",
+) -> Finished:
+    """Run `args` to the end or until `timeout` seconds; `Unavailable` when it cannot start
+    or takes too long (then its whole process group is killed)."""
+    try:
+        process = subprocess.Popen(
+            list(args),
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            start_new_session=os.name == "posix",
+        )
+    except OSError as exc:
+        raise Unavailable(f"{what} could not start: {args[0]}: {exc.strerror or exc}") from None
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill(process)
+        process.communicate(timeout=10)
+        raise Unavailable(f"{what} took longer than {timeout:g} s and was stopped") from None
+    except BaseException:
+        _kill(process)
+        process.wait(timeout=10)
+        raise
+    return Finished(tuple(args), process.returncode, stdout, stderr)
+
+
+def _kill(process: subprocess.Popen[str]) -> None:
+    if os.name == "posix":
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+            return
+        except OSError:
+            pass
+    process.kill()
