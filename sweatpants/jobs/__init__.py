@@ -1,0 +1,1 @@
+"""Jobs: the scheduler (parent side), the runner (child side) and the protocol between them."""
