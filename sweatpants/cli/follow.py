@@ -21,6 +21,8 @@ MAX_RECONNECTS = 10
 RECONNECT_WINDOW = 60.0  # seconds to keep trying after a dropped connection
 OPEN_TIMEOUT = 10.0
 
+ERROR_STATUS = {"unauthorized": 401, "forbidden": 403, "not_found": 404, "ambiguous_id": 409}
+
 LogHandler = Callable[[dict[str, Any]], None]
 
 
@@ -89,6 +91,8 @@ def _one_connection(
                         position.last = message["id"]
                 elif kind == "end":
                     return message
+                elif kind == "error":  # refused after the handshake: unknown id, ambiguous...
+                    raise error_from_body(message, ERROR_STATUS.get(str(message.get("error")), 400))
                 # "ping" (keepalive) and kinds this CLI does not know are skipped
         except ConnectionClosed:
             return None

@@ -53,12 +53,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def split_app_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
+    """`[--url X] app ARGS...` → (`[--url X] app`, ARGS): the launcher parses its own."""
+    index = 0
+    while index < len(argv):
+        word = argv[index]
+        if word == "--url":
+            index += 2
+            continue
+        if word.startswith("-"):
+            index += 1
+            continue
+        if word == "app":
+            return argv[: index + 1], argv[index + 1 :]
+        break
+    return argv, []
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    own, app_args = split_app_arguments(argv)
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(own)
     except SystemExit as exc:  # --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if app_args:
+        args.app_args = app_args
     if getattr(args, "handler", None) is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
@@ -87,9 +108,12 @@ def report(out: Output, exc: SweatpantsError) -> None:
         text += f" (field: {exc.field})"
     out.error(text)
     if isinstance(exc, ApiError) and exc.matches:
-        out.note(f"{len(exc.matches)} jobs match; use a longer prefix:")
-        for match in exc.matches:
-            out.note(f"  {match}")
+        if all(match in exc.detail for match in exc.matches):
+            out.note("Use a longer prefix.")
+        else:
+            out.note(f"{len(exc.matches)} jobs match; use a longer prefix:")
+            for match in exc.matches:
+                out.note(f"  {match}")
     if isinstance(exc, CliError):
         for line in exc.extra:
             out.note(line)

@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     serve.add_argument(
         "--port", "-p", type=port_number, help="port to listen on (default: SWEATPANTS_API_PORT)"
     )
-    serve.set_defaults(handler=serve_command, needs_daemon=False)
+    serve.set_defaults(handler=serve_command)
 
     app = sub.add_parser(
         "app",
@@ -43,8 +43,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="start the tray app (it starts the daemon and opens the dashboard)",
         description="Start the Sweatpants tray app.",
     )
-    app.add_argument("app_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    app.set_defaults(handler=app_command, needs_daemon=False)
+    app.set_defaults(handler=app_command, app_args=[])  # main() hands over the rest
 
     status = sub.add_parser(
         "status",
@@ -63,7 +62,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
             "file or default). Secrets are masked. Works without a running daemon."
         ),
     )
-    config.set_defaults(handler=config_command, needs_daemon=False)
+    config.set_defaults(handler=config_command)
 
 
 def serve_command(ctx: Context) -> int:
