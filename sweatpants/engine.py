@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sweatpants.capabilities.service import Capabilities
 from sweatpants.config import Settings
 from sweatpants.events import CommitSignal, EventBus
 from sweatpants.jobs.executor import Executor
@@ -53,6 +54,10 @@ class Engine:
         self.started_at = time.time()
         # Extra sections of /status (e.g. "proxy", "browser"), each a cheap callable.
         self.status_providers: dict[str, Callable[[], Any]] = {}
+        # Proxy and browser pool (browsers start lazily, on the first lease).
+        self.capabilities = Capabilities(settings)
+        self.status_providers["proxy"] = self.capabilities.proxy_status
+        self.status_providers["browser"] = self.capabilities.browser_status
 
     async def start(self) -> None:
         self.started_at = time.time()
@@ -62,5 +67,6 @@ class Engine:
 
     async def stop(self) -> None:
         await self.jobs.shutdown()
+        await self.capabilities.stop()
         self.events.close()
         self.store.close()
