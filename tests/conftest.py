@@ -16,7 +16,9 @@ def make_daemon(tmp_path: Path) -> Iterator[Callable[..., RunningDaemon]]:
     """Start daemons with `make_daemon(env=..., token=...)`; all are stopped afterwards."""
     started: list[RunningDaemon] = []
 
-    def make(env: dict[str, str] | None = None, token: str | None = None, **kw: Any) -> RunningDaemon:
+    def make(
+        env: dict[str, str] | None = None, token: str | None = None, **kw: Any
+    ) -> RunningDaemon:
         data_dir = tmp_path / f"data{len(started)}"
         daemon = RunningDaemon(data_dir, env=env, token=token)
         started.append(daemon)

@@ -31,6 +31,7 @@ from sweatpants.sdk.module import Module
 FLUSH_SECONDS = 0.02
 FLUSH_MESSAGES = 1000
 FLUSH_BYTES = 512 * 1024
+IMMEDIATE_PER_WINDOW = 8  # messages per FLUSH_SECONDS window sent without batching
 EXIT_DAEMON_GONE = 70
 
 
@@ -42,6 +43,8 @@ class Channel:
         self._lock = threading.Lock()
         self._pending: list[list[Any]] = []
         self._bytes = 0
+        self._window_start = 0.0
+        self._window_count = 0
 
     def send(self, message: list[Any], *, size: int = 64, flush: bool = False) -> None:
         with self._lock:
@@ -54,7 +57,18 @@ class Channel:
             else:
                 self._pending.append(message)
                 self._bytes += size
-            if flush or len(self._pending) >= FLUSH_MESSAGES or self._bytes >= FLUSH_BYTES:
+            # A quiet job sends each message at once (so a crash loses nothing and the first
+            # log shows immediately); a busy one sends batches, at most FLUSH_SECONDS apart.
+            now = time.monotonic()
+            if now - self._window_start >= FLUSH_SECONDS:
+                self._window_start, self._window_count = now, 0
+            self._window_count += 1
+            if (
+                flush
+                or self._window_count <= IMMEDIATE_PER_WINDOW
+                or len(self._pending) >= FLUSH_MESSAGES
+                or self._bytes >= FLUSH_BYTES
+            ):
                 self._flush_locked()
 
     def flush(self) -> None:

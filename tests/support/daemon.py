@@ -25,7 +25,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(condition: Any, timeout: float, interval: float = 0.05, what: str = "condition") -> Any:
+def wait_for(
+    condition: Any, timeout: float, interval: float = 0.05, what: str = "condition"
+) -> Any:
     """Poll `condition()` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -78,6 +80,7 @@ class RunningDaemon:
         self.token = token
         self.extra_env = dict(env or {})
         self.process: subprocess.Popen[bytes] | None = None
+        self._client: httpx.Client | None = None
         self.log_path = data_dir.parent / f"daemon-{self.port}.log"
 
     @property
@@ -111,8 +114,8 @@ class RunningDaemon:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"daemon exited with {self.process.returncode}:\n{self.log()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if self.client().get("/status", timeout=2).status_code == 200:
+            with contextlib.suppress(httpx.HTTPError), self.new_client() as probe:
+                if probe.get("/status", timeout=2).status_code == 200:
                     return self
             time.sleep(0.05)
         raise AssertionError(f"daemon did not answer within {START_TIMEOUT}s:\n{self.log()}")
@@ -126,9 +129,21 @@ class RunningDaemon:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
-    def client(self, **kwargs: Any) -> httpx.Client:
+    def new_client(self, **kwargs: Any) -> httpx.Client:
+        """A client of your own; close it (use `with`)."""
         kwargs.setdefault("timeout", 30)
         return httpx.Client(base_url=self.url, headers=self.headers(), **kwargs)
+
+    def client(self) -> httpx.Client:
+        """The daemon's shared client, closed when the daemon stops; don't close it yourself."""
+        if self._client is None:
+            self._client = self.new_client()
+        return self._client
+
+    def close_client(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     def ws_url(self, path: str) -> str:
         return "ws://127.0.0.1:%d%s" % (self.port, path)
@@ -140,6 +155,7 @@ class RunningDaemon:
 
     def stop(self, timeout: float = 40.0) -> int:
         """SIGTERM and wait (jobs wind down within their grace); SIGKILL if it hangs."""
+        self.close_client()
         if self.process is None or self.process.poll() is not None:
             return self.process.returncode if self.process else 0
         self.process.send_signal(signal.SIGTERM)
@@ -153,6 +169,7 @@ class RunningDaemon:
     def kill(self) -> None:
         """SIGKILL, as a crash or power loss would."""
         assert self.process is not None
+        self.close_client()
         self.process.kill()
         self.process.wait(10)
 
@@ -175,41 +192,45 @@ class RunningDaemon:
         self, job_id: str, statuses: Iterable[str] = FINAL, timeout: float = 60.0
     ) -> dict[str, Any]:
         wanted = set(statuses)
-        with self.client() as client:
+        client = self.client()
 
-            def check() -> dict[str, Any] | None:
-                job: dict[str, Any] = client.get(f"/jobs/{job_id}").json()
-                return job if job.get("status") in wanted else None
+        def check() -> dict[str, Any] | None:
+            job: dict[str, Any] = client.get(f"/jobs/{job_id}").json()
+            return job if job.get("status") in wanted else None
 
-            job: dict[str, Any] = wait_for(check, timeout, what=f"job {job_id} to be {wanted}")
-            return job
+        job: dict[str, Any] = wait_for(check, timeout, what=f"job {job_id} to be {wanted}")
+        return job
 
     def results(self, job_id: str) -> list[Any]:
         """Every result's data, paging through the API."""
         out: list[Any] = []
         after = 0
-        with self.client() as client:
-            for _ in range(100_000):
-                page = client.get(f"/jobs/{job_id}/results", params={"after": after, "limit": 10000})
-                assert page.status_code == 200, page.text
-                body = page.json()
-                out.extend(item["data"] for item in body["results"])
-                if body["next_cursor"] is None:
-                    return out
-                after = body["next_cursor"]
+        for _ in range(100_000):
+            page = self.client().get(
+                f"/jobs/{job_id}/results", params={"after": after, "limit": 10000}
+            )
+            assert page.status_code == 200, page.text
+            body = page.json()
+            out.extend(item["data"] for item in body["results"])
+            if body["next_cursor"] is None:
+                return out
+            after = body["next_cursor"]
         raise AssertionError("too many result pages")
 
     def logs(self, job_id: str) -> list[dict[str, Any]]:
+        """Every log entry, paging through the API."""
         out: list[dict[str, Any]] = []
         after = 0
-        with self.client() as client:
-            for _ in range(100_000):
-                page = client.get(f"/jobs/{job_id}/logs", params={"after": after, "limit": 10000})
-                body = page.json()
-                out.extend(body["logs"])
-                if len(body["logs"]) < 10000:
-                    return out
-                after = body["next_cursor"]
+        for _ in range(100_000):
+            page = self.client().get(
+                f"/jobs/{job_id}/logs", params={"after": after, "limit": 10000}
+            )
+            assert page.status_code == 200, page.text
+            body = page.json()
+            out.extend(body["logs"])
+            if len(body["logs"]) < 10000:
+                return out
+            after = body["next_cursor"]
         raise AssertionError("too many log pages")
 
 
