@@ -88,12 +88,12 @@ def is_git_url(text: str) -> bool:
 def _url_problem(url: str) -> str | None:
     if len(url) > MAX_URL_LENGTH:
         return f"longer than {MAX_URL_LENGTH} characters"
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        return "it contains whitespace or control characters"
     if url.startswith("-"):
         return "it starts with '-'"
     if _TRANSPORT_HELPER.match(url) or url.lower().startswith("fd::"):
         return "git transport helpers (ext::, fd:: and the like) can run commands"
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return "it contains whitespace or control characters"
     scheme = _SCHEME_URL.match(url)
     if scheme:
         return _scheme_url_problem(url, scheme.group(1).lower())
