@@ -1,0 +1,88 @@
+"""Can this session show a tray icon and a window? If not, why (so the app can say so).
+
+On Linux the tray needs a display and a pystray backend with a real menu (`appindicator`
+or `gtk`, both through PyGObject); the window needs pywebview with Qt (PyQt6 +
+QtWebEngine) or GTK (WebKit2GTK through PyGObject). Windows and macOS use their native
+backends. Nothing here starts a GUI loop.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+INSTALL_HINT = (
+    "install the GUI extra: pip install 'sweatpants[gui]' (on Debian/Ubuntu first: "
+    "apt-get install libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0 "
+    "libxcb-icccm4 libxcb-keysyms1)"
+)
+
+
+@dataclass(frozen=True)
+class GuiSupport:
+    """`webview_gui` names pywebview's backend ("qt", "gtk", or None for the platform's)."""
+
+    available: bool
+    reason: str = ""
+    webview_gui: str | None = None
+
+
+def has_display(environ: Mapping[str, str] | None = None, platform: str | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    plat = platform or sys.platform
+    if plat in {"win32", "darwin"}:
+        return True
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+
+
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _linux_webview_gui() -> str | None:
+    if _module_exists("PyQt6.QtWebEngineWidgets") or _module_exists("PySide6.QtWebEngineWidgets"):
+        return "qt"
+    if _module_exists("gi"):
+        try:
+            import gi
+
+            for version in ("4.1", "4.0"):
+                try:
+                    gi.require_version("WebKit2", version)
+                    return "gtk"
+                except ValueError:
+                    continue
+        except ImportError:
+            return None
+    return None
+
+
+def detect() -> GuiSupport:
+    """Whether the tray and window can run here; imports pystray (it picks its backend)."""
+    if not has_display():
+        return GuiSupport(False, "no display (neither DISPLAY nor WAYLAND_DISPLAY is set)")
+    if not _module_exists("webview"):
+        return GuiSupport(False, f"pywebview is not installed; {INSTALL_HINT}")
+    gui: str | None = None
+    if sys.platform not in {"win32", "darwin"} and not os.environ.get("PYWEBVIEW_GUI"):
+        gui = _linux_webview_gui()
+        if gui is None:
+            return GuiSupport(
+                False, f"no pywebview backend (Qt WebEngine or WebKit2GTK); {INSTALL_HINT}"
+            )
+    try:
+        pystray = importlib.import_module("pystray")
+    except Exception as exc:  # pystray raises whatever its last backend raised
+        return GuiSupport(False, f"no system tray backend ({exc}); {INSTALL_HINT}")
+    if not getattr(pystray.Icon, "HAS_MENU", False):
+        return GuiSupport(
+            False, f"the tray backend {pystray.Icon.__module__} has no menu; {INSTALL_HINT}"
+        )
+    return GuiSupport(True, webview_gui=gui)

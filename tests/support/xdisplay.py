@@ -1,0 +1,284 @@
+"""A real X display for desktop tests: Xvfb on a free display number, trayer as tray host.
+
+`start_xdisplay(workdir)` starts `Xvfb -displayfd` (the server picks a free display number
+and tells us when it is ready to accept connections), then `trayer` docked at the top right.
+The returned `XDisplay` runs X tools (`xwininfo`, `xprop`, `xdotool`, `import`) against it,
+takes screenshots and stops everything it started. The app under test runs under
+`dbus-run-session` (see `session_command`), which gives it its own D-Bus session bus.
+
+Every wait polls a condition with a deadline; nothing sleeps a fixed time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+REQUIRED_TOOLS = {
+    "Xvfb": "xvfb",
+    "trayer": "trayer",
+    "xdotool": "xdotool",
+    "xwininfo": "x11-utils",
+    "xprop": "x11-utils",
+    "import": "imagemagick",
+    "convert": "imagemagick",
+    "dbus-run-session": "dbus",
+}
+
+
+def require_tools() -> None:
+    """Fail loudly, naming the Debian packages, when an X tool the tests need is missing."""
+    missing = sorted({pkg for tool, pkg in REQUIRED_TOOLS.items() if shutil.which(tool) is None})
+    if missing:
+        raise RuntimeError(
+            "desktop tests need X tools that are not installed: "
+            f"apt-get install -y {' '.join(missing)}"
+        )
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float, interval: float = 0.1) -> T:
+    """Poll `probe` until it returns something truthy; raise naming `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    for _ in range(int(timeout / interval) + 2):
+        try:
+            value = probe()
+        except Exception as exc:  # a probe may fail while the thing is starting
+            last_error = exc
+            value = None
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(interval)
+    detail = f" (last error: {last_error})" if last_error else ""
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
+
+
+@dataclass(frozen=True)
+class Window:
+    """One X window as `xwininfo -tree` lists it (absolute position)."""
+
+    wid: str
+    name: str
+    width: int
+    height: int
+    x: int
+    y: int
+    depth: int = 0
+
+    @property
+    def center(self) -> tuple[int, int]:
+        return self.x + self.width // 2, self.y + self.height // 2
+
+
+_TREE_LINE = re.compile(
+    r"^\s*(0x[0-9a-f]+) (\(has no name\)|\".*?\")?.*?:?\s*(?:\(.*?\))?\s*"
+    r"(\d+)x(\d+)\+-?\d+\+-?\d+\s+\+(-?\d+)\+(-?\d+)\s*$"
+)
+
+
+@dataclass
+class XDisplay:
+    """A running Xvfb + trayer pair, and the tools to look at what is on screen."""
+
+    display: str
+    workdir: Path
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    width: int = 1280
+    height: int = 800
+
+    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        env = dict(os.environ)
+        env["DISPLAY"] = self.display
+        env.pop("WAYLAND_DISPLAY", None)
+        env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+        env.update(extra or {})
+        return env
+
+    def run(self, *args: str, timeout: float = 15) -> str:
+        done = subprocess.run(
+            list(args), env=self.env(), capture_output=True, text=True, timeout=timeout
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed ({done.returncode}): {done.stderr.strip()}")
+        return done.stdout
+
+    def windows(self) -> list[Window]:
+        """Every window of the display with its absolute geometry."""
+        out = self.run("xwininfo", "-root", "-tree")
+        found = []
+        for line in out.splitlines():
+            match = _TREE_LINE.match(line)
+            if not match:
+                continue
+            wid, name, w, h, x, y = match.groups()
+            found.append(
+                Window(
+                    wid=wid,
+                    name=(name or "").strip('"') if name != "(has no name)" else "",
+                    width=int(w),
+                    height=int(h),
+                    x=int(x),
+                    y=int(y),
+                )
+            )
+        return found
+
+    def window_pid(self, wid: str) -> int | None:
+        out = self.run("xprop", "-id", wid, "_NET_WM_PID")
+        match = re.search(r"= (\d+)", out)
+        return int(match.group(1)) if match else None
+
+    def window_name(self, wid: str) -> str:
+        out = self.run("xprop", "-id", wid, "_NET_WM_NAME", "WM_NAME")
+        for line in out.splitlines():
+            match = re.search(r'= "(.*)"$', line)
+            if match:
+                return match.group(1)
+        return ""
+
+    def is_viewable(self, wid: str) -> bool:
+        return "Map State: IsViewable" in self.run("xwininfo", "-id", wid)
+
+    def tray_children(self) -> list[Window]:
+        """Windows docked inside trayer's window (the tray icons)."""
+        tray = self.tray_window()
+        out = self.run("xwininfo", "-id", tray.wid, "-tree")
+        icons = []
+        for line in out.splitlines():
+            match = _TREE_LINE.match(line)
+            if not match:
+                continue
+            wid, name, w, h, x, y = match.groups()
+            if int(w) < 8 or int(h) < 8:
+                continue
+            icons.append(
+                Window(
+                    wid=wid,
+                    name=(name or "").strip('"'),
+                    width=int(w),
+                    height=int(h),
+                    x=int(x),
+                    y=int(y),
+                )
+            )
+        return icons
+
+    def tray_window(self) -> Window:
+        for window in self.windows():
+            if window.name == "panel" and window.y == 0:
+                return window
+        raise RuntimeError("trayer's panel window is not on the display")
+
+    def screenshot(self, path: Path, wid: str = "root") -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.run("import", "-window", wid, str(path), timeout=30)
+        return path
+
+    def click(self, x: int, y: int, button: int = 1) -> None:
+        self.run("xdotool", "mousemove", str(x), str(y), "click", str(button))
+
+    def stop(self) -> None:
+        for proc in reversed(self.processes):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in reversed(self.processes):
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        self.processes.clear()
+
+
+def start_xdisplay(workdir: Path, width: int = 1280, height: int = 800) -> XDisplay:
+    """Start Xvfb on a display number it picks itself, then trayer on it."""
+    require_tools()
+    workdir.mkdir(parents=True, exist_ok=True)
+    read_fd, write_fd = os.pipe()
+    xvfb_log = (workdir / "xvfb.log").open("wb")
+    xvfb = subprocess.Popen(
+        [
+            "Xvfb",
+            "-displayfd",
+            str(write_fd),
+            "-screen",
+            "0",
+            f"{width}x{height}x24",
+            "-nolisten",
+            "tcp",
+            "-noreset",
+        ],
+        pass_fds=(write_fd,),
+        stdout=xvfb_log,
+        stderr=subprocess.STDOUT,
+    )
+    os.close(write_fd)
+    xdisplay = XDisplay(display="", workdir=workdir, processes=[xvfb], width=width, height=height)
+    try:
+        number = _read_display_number(read_fd, xvfb, timeout=20)
+        xdisplay.display = f":{number}"
+        trayer_log = (workdir / "trayer.log").open("wb")
+        trayer = subprocess.Popen(
+            [
+                "trayer",
+                "--edge",
+                "top",
+                "--align",
+                "right",
+                "--widthtype",
+                "request",
+                "--height",
+                "32",
+                "--SetDockType",
+                "true",
+                "--transparent",
+                "false",
+                "--tint",
+                "0x303030",
+            ],
+            env=xdisplay.env(),
+            stdout=trayer_log,
+            stderr=subprocess.STDOUT,
+        )
+        xdisplay.processes.append(trayer)
+        wait_for("trayer's panel window", xdisplay.tray_window, timeout=20)
+    except BaseException:
+        xdisplay.stop()
+        raise
+    finally:
+        os.close(read_fd)
+    return xdisplay
+
+
+def _read_display_number(fd: int, xvfb: subprocess.Popen[bytes], timeout: float) -> int:
+    os.set_blocking(fd, False)
+    buffer = b""
+
+    def probe() -> str | None:
+        nonlocal buffer
+        if xvfb.poll() is not None:
+            raise RuntimeError(f"Xvfb exited with {xvfb.returncode}")
+        try:
+            buffer += os.read(fd, 64)
+        except BlockingIOError:
+            return None
+        return buffer.decode().strip() if buffer.endswith(b"\n") else None
+
+    return int(wait_for("Xvfb to report its display number", probe, timeout=timeout))
+
+
+def session_command(argv: Sequence[str]) -> list[str]:
+    """Run `argv` with its own D-Bus session bus (what the GTK tray backend needs)."""
+    return ["dbus-run-session", "--", *argv]
