@@ -132,17 +132,24 @@ def sync_command(ctx: Context) -> int:
     if ctx.json:
         ctx.out.json(answer)
         return EXIT_ERROR if failed else EXIT_OK
+    if answer.get("config_found") is False:
+        ctx.out.line(f"No modules config at {answer.get('config_path')}; nothing to sync.")
+        return EXIT_OK
     installed = answer.get("installed") or []
     skipped = answer.get("skipped") or []
     if installed:
         _module_table(ctx, [m if isinstance(m, dict) else {"id": m} for m in installed])
     for item in skipped:
-        ctx.out.line(f"skipped: {item.get('id', item) if isinstance(item, dict) else item}")
+        if isinstance(item, dict):
+            reason = f" ({item['reason']})" if item.get("reason") else ""
+            ctx.out.line(f"skipped {item.get('id', '?')}{reason}")
+        else:
+            ctx.out.line(f"skipped {item}")
     for item in failed:
-        where = item.get("module") or item.get("source") or "?"
-        ctx.out.error(f"{where}: {item.get('error', 'failed')}")
+        what = " from ".join(str(x) for x in (item.get("module"), item.get("source")) if x)
+        ctx.out.error(f"{what or 'a source'}: {item.get('error', 'failed')}")
     ctx.out.note(
-        f"Sync: {len(installed)} installed, {len(skipped)} skipped, {len(failed)} failed.",
+        f"Sync: {len(installed)} installed, {len(skipped)} unchanged, {len(failed)} failed.",
         "red" if failed else "green",
     )
     return EXIT_ERROR if failed else EXIT_OK
