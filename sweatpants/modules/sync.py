@@ -264,7 +264,12 @@ def _installed_from(
         record = module.source or {}
         if record.get(key) != location:
             continue
-        if request is None or record.get("request", "") == request:
+        if request is None:
+            return module
+        # The same module, however it was asked for: by the same words, subfolder or id.
+        if request in (record.get("request", ""), record.get("subdir", "")) or (
+            request and request == module.id
+        ):
             return module
     return None
 
