@@ -146,7 +146,7 @@ class RunningDaemon:
             self._client = None
 
     def ws_url(self, path: str) -> str:
-        return "ws://127.0.0.1:%d%s" % (self.port, path)
+        return f"ws://127.0.0.1:{self.port}{path}"
 
     @property
     def pid(self) -> int:
