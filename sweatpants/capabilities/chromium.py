@@ -65,7 +65,7 @@ def launch_args(binary: str, user_data_dir: Path) -> list[str]:
     return args
 
 
-@dataclass
+@dataclass(eq=False)
 class ChromiumProcess:
     """A launched browser: its pid, CDP endpoint and working folder."""
 
@@ -84,8 +84,14 @@ class ChromiumProcess:
         return self.process.returncode is None
 
     @classmethod
-    async def launch(cls, binary: str, root: Path, name: str) -> ChromiumProcess:
-        """Start the browser and wait until its DevTools endpoint answers."""
+    async def launch(
+        cls, binary: str, root: Path, name: str, track: set[ChromiumProcess] | None = None
+    ) -> ChromiumProcess:
+        """Start the browser and wait until its DevTools endpoint answers.
+
+        `track` receives the process as soon as it exists, so that an owner stopping in the
+        middle of a launch can still stop it.
+        """
         folder = root / name
         shutil.rmtree(folder, ignore_errors=True)
         profile = folder / "profile"
@@ -101,10 +107,14 @@ class ChromiumProcess:
             )
         (folder / "browser.pid").write_text(str(process.pid))
         browser = cls(name=name, folder=folder, process=process)
+        if track is not None:
+            track.add(browser)
         try:
             browser.ws_endpoint = await browser._wait_endpoint(profile / "DevToolsActivePort")
         except BaseException:
             await browser.stop(grace=1.0)
+            if track is not None:
+                track.discard(browser)
             raise
         return browser
 

@@ -98,6 +98,7 @@ class BrowserPool:
         self.browser_path = browser_path
         self.idle_seconds = idle_seconds
         self._browsers: list[PooledBrowser] = []
+        self._processes: set[ChromiumProcess] = set()  # every launched, not yet stopped
         self._launching = 0
         self._changed = asyncio.Condition()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -192,12 +193,13 @@ class BrowserPool:
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         browsers, self._browsers = self._browsers, []
         for browser in browsers:
             browser.retiring = True
             self._mark_died(browser, "the daemon is stopping")
-        await asyncio.gather(*(b.process.stop() for b in browsers), return_exceptions=True)
-        await asyncio.gather(*tasks, return_exceptions=True)
+        processes, self._processes = list(self._processes), set()
+        await asyncio.gather(*(p.stop() for p in processes), return_exceptions=True)
         async with self._changed:
             self._changed.notify_all()
 
@@ -244,7 +246,7 @@ class BrowserPool:
         binary, _ = self._binary_or_raise()
         started = time.monotonic()
         try:
-            process = await ChromiumProcess.launch(binary, self.root, name)
+            process = await ChromiumProcess.launch(binary, self.root, name, self._processes)
         except asyncio.CancelledError:
             self._launching -= 1
             raise
@@ -290,7 +292,7 @@ class BrowserPool:
         self._mark_died(browser, reason)
         if browser in self._browsers:
             self._browsers.remove(browser)
-        await browser.process.stop(grace=0.5)
+        await self._stop_process(browser.process, grace=0.5)
         self._fill()
         async with self._changed:
             self._changed.notify_all()
@@ -306,7 +308,11 @@ class BrowserPool:
         browser.retiring = True
         if browser in self._browsers:
             self._browsers.remove(browser)
-        self._spawn(browser.process.stop())
+        self._spawn(self._stop_process(browser.process))
+
+    async def _stop_process(self, process: ChromiumProcess, grace: float = 3.0) -> None:
+        await process.stop(grace)
+        self._processes.discard(process)
 
     async def _maintain(self) -> None:
         interval = max(0.5, min(30.0, self.restart_seconds / 4, self.idle_seconds / 4))

@@ -15,6 +15,7 @@ browser for the block. Playwright is imported on first use.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import secrets
@@ -37,6 +38,7 @@ logger = logging.getLogger("sweatpants.browser")
 
 VIEWPORT = {"width": 1920, "height": 1080}  # what the earlier engine gave modules
 CONNECT_ATTEMPTS = 3
+DEATH_NOTICE_WAIT = 1.5
 
 
 def context_proxy(services: Services, geo: str | None, use_proxy: bool) -> ProxyChoice:
@@ -103,7 +105,7 @@ async def get_browser(
         try:
             yield context
         except Exception as exc:
-            if lease is not None and (lease.died.is_set() or not browser.is_connected()):
+            if lease is not None and await _browser_gone(lease, browser):
                 reason = lease.reason or (
                     f"the pooled browser {lease.browser_id} disconnected while this job used it"
                 )
@@ -114,6 +116,15 @@ async def get_browser(
         finally:
             if browser.is_connected():
                 await _quietly(context.close())
+
+
+async def _browser_gone(lease: BrowserLease, browser: Browser) -> bool:
+    """Did the leased browser die? The daemon's notice may trail Playwright's error a little."""
+    if lease.died.is_set() or not browser.is_connected():
+        return True
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(lease.died.wait(), DEATH_NOTICE_WAIT)
+    return lease.died.is_set() or not browser.is_connected()
 
 
 async def _leased_browser(
