@@ -394,3 +394,26 @@ def test_ctrl_c_detaches_and_the_job_keeps_running(hello: RunningDaemon) -> None
     job_id = err.split("Started job ", 1)[1].split()[0]
     assert hello.job(job_id)["status"] == "running"
     ok(run_cli(hello, "stop", job_id, "--wait"))
+
+
+@pytest.mark.slow
+def test_follow_outlives_a_daemon_restart(hello: RunningDaemon) -> None:
+    """The stream reconnects after the daemon restarts, repeating no entry, until the end."""
+    args = ["run", "hello", "-i", "name=R", "-i", "count=20", "-i", "pause=0.2", "-f", "--json"]
+    with subprocess.Popen(
+        [*CLI, *args], env=cli_env(hello), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stdout is not None
+        created = json.loads(process.stdout.readline())
+        first_log = json.loads(process.stdout.readline())
+        assert first_log["message"] == "hello R #0"
+        hello.stop()
+        hello.restart()
+        out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    lines = [first_log, *(json.loads(line) for line in out.splitlines())]
+    ids = [line["id"] for line in lines if line.get("type") == "log"]
+    assert ids == sorted(set(ids))  # nothing shown twice, in order
+    end = lines[-1]
+    assert (end["type"], end["id"], end["status"]) == ("end", created["id"], "completed")
+    assert any("resum" in str(line.get("message")) for line in lines)

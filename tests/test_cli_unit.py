@@ -43,7 +43,7 @@ def test_serve_takes_h_as_host_and_keeps_help(capsys: pytest.CaptureFixture[str]
     assert "--host HOST, -h HOST" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("port", ["abc", "70000", "-1"])
+@pytest.mark.parametrize("port", ["abc", "70000", "-1", "0"])
 def test_serve_rejects_bad_port(port: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--port", port]) == EXIT_USAGE
     assert "port" in capsys.readouterr().err

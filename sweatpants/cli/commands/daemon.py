@@ -18,8 +18,8 @@ def port_number(text: str) -> int:
         port = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= port < 65536:
-        raise argparse.ArgumentTypeError(f"{port} is not a port (0-65535; 0 picks a free one)")
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (1-65535)")
     return port
 
 
