@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from sweatpants.errors import InvalidInput
+from sweatpants.frozen import pip_command
 from sweatpants.modules import process
 
 REQUIREMENTS_NAME = "requirements.txt"
@@ -90,7 +91,7 @@ def ensure_requirements(
     target.parent.mkdir(parents=True, exist_ok=True)
     building = target.parent / f".tmp-{target.name}-{secrets.token_hex(4)}"
     args = [
-        sys.executable, "-m", "pip", "install",
+        *pip_command(), "install",
         "--target", str(building),
         "--no-input", "--disable-pip-version-check", "--no-warn-script-location",
         "--requirement", str(module_dir / REQUIREMENTS_NAME),
