@@ -13,6 +13,7 @@ from pathlib import Path
 from sweatpants.errors import SweatpantsError
 from sweatpants.modules.install import install_from_folder
 from sweatpants.modules.registry import InstalledModule, ModuleRegistry
+from sweatpants.paths import examples_dir
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +22,8 @@ MARKER_NAME = "examples-offered.json"
 
 
 def example_path(name: str = EXAMPLE_ID) -> Path:
-    """The folder of a bundled example inside the installed package."""
-    return Path(__file__).resolve().parent.parent / "examples" / name
+    """The folder of a bundled example (package, source checkout or app bundle)."""
+    return examples_dir() / name
 
 
 def ensure_example_installed(registry: ModuleRegistry) -> InstalledModule | None:
