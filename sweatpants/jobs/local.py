@@ -109,7 +109,7 @@ class LocalExecutor:
 
     def __init__(self) -> None:
         self._method = _start_method()
-        self._context = multiprocessing.get_context(self._method)
+        self._context: Any = multiprocessing.get_context(self._method)
         if self._method == "forkserver":
             self._context.set_forkserver_preload(["sweatpants.jobs.runner"])
 

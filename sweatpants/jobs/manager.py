@@ -16,6 +16,7 @@ import json
 import logging
 import time
 import uuid
+from functools import partial
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -92,9 +93,8 @@ class JobManager:
         await self._executor.start()
         interrupted = await self._store.read(lambda c: job_sql.with_status(c, ["running"]))
         for row in interrupted:
-            await self._store.write(
-                lambda c, i=row["id"]: job_sql.prepare_resume(c, i), jobs=[row["id"]]
-            )
+            job_id: str = row["id"]
+            await self._store.write(partial(job_sql.prepare_resume, job_id=job_id), jobs=[job_id])
             dropped = row["result_count"] - row["checkpoint_seq"]
             await self._system_log(
                 row["id"],

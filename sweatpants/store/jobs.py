@@ -43,7 +43,8 @@ def page(
     limit: int,
 ) -> list[sqlite3.Row]:
     """Newest first; `before` is the (created_at, id) of the last job of the previous page."""
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list[object] = []
     if status:
         clauses.append("status = ?")
         params.append(status)

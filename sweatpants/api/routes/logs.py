@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, WebSocket
@@ -75,7 +76,7 @@ async def _pump(
     while True:
         woken = engine.commits.waiter(job_id)
         rows = await engine.store.read(
-            lambda c, at=cursor: log_sql.after(c, job_id, at, STREAM_BATCH)
+            partial(log_sql.after, job_id=job_id, after_id=cursor, limit=STREAM_BATCH)
         )
         if rows:
             for row in rows:
@@ -84,7 +85,9 @@ async def _pump(
             continue
         job = await engine.store.read(lambda c: job_sql.get(c, job_id))
         if job is None or JobStatus(job["status"]).is_final:
-            late = await engine.store.read(lambda c, at=cursor: log_sql.after(c, job_id, at, 1))
+            late = await engine.store.read(
+                partial(log_sql.after, job_id=job_id, after_id=cursor, limit=1)
+            )
             if late:
                 continue  # entries committed between the two reads: send them first
             end = {"type": "end", "status": job["status"] if job else "unknown"}
