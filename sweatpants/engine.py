@@ -17,6 +17,7 @@ from sweatpants.events import CommitSignal, EventBus
 from sweatpants.jobs.executor import Executor
 from sweatpants.jobs.local import LocalExecutor
 from sweatpants.jobs.manager import JobManager
+from sweatpants.modules.example import ensure_example_installed
 from sweatpants.modules.registry import ModuleRegistry
 from sweatpants.store import Store
 
@@ -63,6 +64,7 @@ class Engine:
         self.started_at = time.time()
         self.commits.bind(asyncio.get_running_loop())
         self.store.open()
+        await asyncio.to_thread(ensure_example_installed, self.modules)
         await self.jobs.start()
 
     async def stop(self) -> None:
