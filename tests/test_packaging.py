@@ -19,7 +19,7 @@ import sys
 import tarfile
 import time
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -68,7 +68,13 @@ def clean_env(**extra: str) -> dict[str, str]:
 class ServedDaemon:
     """`<command> serve` started as a subprocess in `cwd`, on a free port."""
 
-    def __init__(self, command: Sequence[str | Path], cwd: Path, data_dir: Path) -> None:
+    def __init__(
+        self,
+        command: Sequence[str | Path],
+        cwd: Path,
+        data_dir: Path,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = cwd / f"daemon-{self.port}.log"
@@ -77,6 +83,7 @@ class ServedDaemon:
             SWEATPANTS_API_PORT=str(self.port),
             SWEATPANTS_STOP_GRACE_SECONDS="2",
         )
+        env.update(extra_env or {})
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [str(part) for part in command] + ["serve"],

@@ -41,6 +41,12 @@ def main() -> int:
     from sweatpants.cli.main import main as cli_main
 
     args = sys.argv[1:]
+    # Commands written for a Python install (`python -m sweatpants.desktop ...`, what
+    # start-at-login records) name this executable in place of python: honour them.
+    if args[:2] == ["-m", "sweatpants.desktop"]:
+        args = ["app", *args[2:]]
+    elif args[:2] == ["-m", "sweatpants"]:
+        args = args[2:]
     program = os.path.splitext(os.path.basename(sys.executable))[0]
     if not args and program in APP_NAMES:
         args = ["app"]
