@@ -89,10 +89,9 @@ async def get_browser(
     runtime = current()
     services = runtime.services
     choice = context_proxy(services, geo, use_proxy)
-    if use_proxy and not choice.url:
-        logger.warning("get_browser: %s; the browser goes direct", choice.note)
-    elif choice.note:
-        logger.warning("get_browser: %s", choice.note)
+    if use_proxy and choice.note:
+        direct = "; the browser goes direct" if not choice.url else ""
+        logger.warning("get_browser: %s%s", choice.note, direct)
     async with contextlib.AsyncExitStack() as stack:
         playwright = await stack.enter_async_context(async_playwright())
         lease: BrowserLease | None = None
