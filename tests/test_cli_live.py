@@ -78,10 +78,10 @@ def failed(done: subprocess.CompletedProcess[str], code: int = 1) -> str:
 
 @pytest.fixture
 def hello(daemon: RunningDaemon, tmp_path: Path) -> RunningDaemon:
-    """The daemon with the `hello` module installed through the CLI."""
-    folder = write_module(tmp_path / "src", "hello", HELLO, inputs=HELLO_INPUTS)
+    """The daemon with the `greet` test module installed through the CLI."""
+    folder = write_module(tmp_path / "src", "greet", HELLO, inputs=HELLO_INPUTS)
     done = ok(run_cli(daemon, "module", "install", str(folder)))
-    assert done.stdout.strip() == "Installed hello 1.0.0 (Hello)"
+    assert done.stdout.strip() == "Installed greet 1.0.0 (Greet)"
     return daemon
 
 
@@ -90,6 +90,9 @@ def table(stdout: str) -> list[list[str]]:
 
 
 def test_module_commands(daemon: RunningDaemon, tmp_path: Path) -> None:
+    # a new data directory starts with the bundled example; uninstall whatever is there
+    for module in json.loads(ok(run_cli(daemon, "module", "list", "--json")).stdout)["modules"]:
+        ok(run_cli(daemon, "module", "uninstall", module["id"]))
     assert "No modules installed" in ok(run_cli(daemon, "module", "list")).stdout
     folder = write_module(tmp_path / "src", "greeter", HELLO, inputs=HELLO_INPUTS)
     ok(run_cli(daemon, "module", "install", str(folder)))
@@ -145,7 +148,7 @@ def test_module_commands(daemon: RunningDaemon, tmp_path: Path) -> None:
 def test_run_follow_exit_codes(
     hello: RunningDaemon, inputs: list[str], code: int, end: str
 ) -> None:
-    done = run_cli(hello, "run", "hello", "-i", "name=World", *inputs, "--follow")
+    done = run_cli(hello, "run", "greet", "-i", "name=World", *inputs, "--follow")
     assert done.returncode == code, done.stderr
     assert "Traceback" not in done.stderr
     lines = done.stdout.splitlines()
@@ -156,16 +159,17 @@ def test_run_follow_exit_codes(
 
 def test_run_quiet_status_stop_and_jobs(hello: RunningDaemon) -> None:
     job_id = ok(
-        run_cli(hello, "run", "hello", "-i", "name=Q", "-i", "count=1000", "-i", "pause=0.1", "-q")
+        run_cli(hello, "run", "greet", "-i", "name=Q", "-i", "count=1000", "-i", "pause=0.1", "-q")
     ).stdout.strip()
     assert len(job_id) == 36
     hello.wait_job(job_id, {"running"})
 
     status = ok(run_cli(hello, "status")).stdout
-    assert "Modules:  1" in status
+    count = len(json.loads(ok(run_cli(hello, "module", "list", "--json")).stdout)["modules"])
+    assert f"Modules:  {count}" in status
     rows = table(status.split("\n\n", 1)[1])
     assert rows[0] == ["ID", "MODULE", "STATUS", "STARTED", "RUNTIME", "PROGRESS"]
-    assert rows[1][:3] == [job_id[:8], "hello", "running"]
+    assert rows[1][:3] == [job_id[:8], "greet", "running"]
     running = json.loads(ok(run_cli(hello, "jobs", "--status", "running", "--json")).stdout)
     assert [j["id"] for j in running["jobs"]] == [job_id]
 
@@ -175,7 +179,7 @@ def test_run_quiet_status_stop_and_jobs(hello: RunningDaemon) -> None:
 
     rows = table(ok(run_cli(hello, "jobs")).stdout)
     assert rows[0] == ["ID", "MODULE", "STATUS", "CREATED", "RUNTIME", "RESULTS", "PROGRESS"]
-    assert rows[1][:3] == [job_id[:8], "hello", "stopped"]
+    assert rows[1][:3] == [job_id[:8], "greet", "stopped"]
     assert ok(run_cli(hello, "jobs", "--status", "failed")).stdout.strip() == "No failed jobs."
 
 
@@ -290,8 +294,8 @@ def make_ambiguous(daemon: RunningDaemon, job_ids: list[str], new_ids: list[str]
 
 
 def test_ambiguous_prefix_lists_the_matches(hello: RunningDaemon) -> None:
-    first = hello.start_job("hello", inputs={"name": "a", "count": 1})
-    second = hello.start_job("hello", inputs={"name": "b", "count": 1})
+    first = hello.start_job("greet", inputs={"name": "a", "count": 1})
+    second = hello.start_job("greet", inputs={"name": "b", "count": 1})
     for job_id in (first, second):
         hello.wait_job(job_id)
     new_ids = ["abcdef12-aaaa-4aaa-8aaa-aaaaaaaaaaaa", "abcdef12-bbbb-4bbb-8bbb-bbbbbbbbbbbb"]
@@ -308,7 +312,7 @@ def test_ambiguous_prefix_lists_the_matches(hello: RunningDaemon) -> None:
 
 
 def test_json_outputs_parse(hello: RunningDaemon) -> None:
-    created = json.loads(ok(run_cli(hello, "run", "hello", "-i", "name=J", "--json")).stdout)
+    created = json.loads(ok(run_cli(hello, "run", "greet", "-i", "name=J", "--json")).stdout)
     assert created["status"] == "pending"
     hello.wait_job(created["id"])
     documents: dict[str, Any] = {}
@@ -323,10 +327,12 @@ def test_json_outputs_parse(hello: RunningDaemon) -> None:
         ["config", "--json"],
     ):
         documents[" ".join(args)] = json.loads(ok(run_cli(hello, *args)).stdout)
-    assert documents["status --json"]["module_count"] == 1
+    assert documents["status --json"]["module_count"] == len(
+        documents["module list --json"]["modules"]
+    )
     assert documents["jobs --json"]["jobs"][0]["id"] == created["id"]
     assert documents["result {} --raw".format(created["id"])]["total"] == 3
-    follow = ok(run_cli(hello, "run", "hello", "-i", "name=K", "--json", "--follow"))
+    follow = ok(run_cli(hello, "run", "greet", "-i", "name=K", "--json", "--follow"))
     lines = [json.loads(line) for line in follow.stdout.splitlines()]
     assert lines[0]["status"] == "pending" and lines[-1]["type"] == "end"
     assert [line["message"] for line in lines[1:-1]] == [f"hello K #{i}" for i in range(3)]
@@ -334,10 +340,10 @@ def test_json_outputs_parse(hello: RunningDaemon) -> None:
 
 def test_daemon_errors_are_one_line(hello: RunningDaemon) -> None:
     assert "nope" in failed(run_cli(hello, "run", "nope"))
-    message = failed(run_cli(hello, "run", "hello", "-i", "name=x", "-i", "count=many"))
+    message = failed(run_cli(hello, "run", "greet", "-i", "name=x", "-i", "count=many"))
     assert "count" in message and len(message.splitlines()) == 1
-    assert "name" in failed(run_cli(hello, "run", "hello"))
-    assert "duration" in failed(run_cli(hello, "run", "hello", "-i", "name=x", "-d", "soon"))
+    assert "name" in failed(run_cli(hello, "run", "greet"))
+    assert "duration" in failed(run_cli(hello, "run", "greet", "-i", "name=x", "-d", "soon"))
     assert "no job with id" in failed(run_cli(hello, "result", "ffffffff"))
     usage = run_cli(hello, "jobs", "--status", "sleeping")
     assert usage.returncode == 2 and "invalid choice" in usage.stderr
@@ -350,7 +356,7 @@ def test_token(make_daemon: Callable[..., RunningDaemon], tmp_path: Path) -> Non
             daemon,
             "module",
             "install",
-            str(write_module(tmp_path, "hello", HELLO, inputs=HELLO_INPUTS)),
+            str(write_module(tmp_path, "greet", HELLO, inputs=HELLO_INPUTS)),
         )
     )
     clean = {k: v for k, v in daemon.env.items() if not k.startswith("SWEATPANTS_")}
@@ -362,7 +368,7 @@ def test_token(make_daemon: Callable[..., RunningDaemon], tmp_path: Path) -> Non
 
     # the same user's shell: the token comes from the daemon file, WebSocket included
     same_user = {**clean, "SWEATPANTS_DATA_DIR": str(daemon.data_dir)}
-    done = ok(run_cli(daemon, "run", "hello", "-i", "name=T", "-f", env=same_user))
+    done = ok(run_cli(daemon, "run", "greet", "-i", "name=T", "-f", env=same_user))
     assert "hello T #2" in done.stdout
     # elsewhere: no token is an error that says what to set, and never shows the token
     message = failed(run_cli(daemon, "jobs", env=elsewhere))
@@ -370,7 +376,7 @@ def test_token(make_daemon: Callable[..., RunningDaemon], tmp_path: Path) -> Non
     wrong = {**elsewhere, "SWEATPANTS_API_AUTH_TOKEN": "wrong"}
     assert "s3cret" not in failed(run_cli(daemon, "logs", "ffffffff", "-f", env=wrong))
     right = {**elsewhere, "SWEATPANTS_API_AUTH_TOKEN": "s3cret-token"}
-    done = ok(run_cli(daemon, "run", "hello", "-i", "name=U", "-f", env=right))
+    done = ok(run_cli(daemon, "run", "greet", "-i", "name=U", "-f", env=right))
     assert "hello U #2" in done.stdout
 
 
@@ -378,7 +384,7 @@ def test_ctrl_c_detaches_and_the_job_keeps_running(hello: RunningDaemon) -> None
     import signal
 
     with subprocess.Popen(
-        [*CLI, "run", "hello", "-i", "name=C", "-i", "count=1000", "-i", "pause=0.05", "-f"],
+        [*CLI, "run", "greet", "-i", "name=C", "-i", "count=1000", "-i", "pause=0.05", "-f"],
         env=cli_env(hello),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -399,7 +405,7 @@ def test_ctrl_c_detaches_and_the_job_keeps_running(hello: RunningDaemon) -> None
 @pytest.mark.slow
 def test_follow_outlives_a_daemon_restart(hello: RunningDaemon) -> None:
     """The stream reconnects after the daemon restarts, repeating no entry, until the end."""
-    args = ["run", "hello", "-i", "name=R", "-i", "count=20", "-i", "pause=0.2", "-f", "--json"]
+    args = ["run", "greet", "-i", "name=R", "-i", "count=20", "-i", "pause=0.2", "-f", "--json"]
     with subprocess.Popen(
         [*CLI, *args], env=cli_env(hello), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:
