@@ -77,5 +77,7 @@ class ConsoleWatch:
 def screenshot(page: Any, name: str, full_page: bool = True) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    if full_page:
+        page.evaluate("window.scrollTo(0, 0)")  # sticky parts sit where they do at the top
     page.screenshot(path=str(path), full_page=full_page)
     return path

@@ -47,7 +47,14 @@ export function setFieldError(field, message) {
 export function showError(form, err, { focus = true } = {}) {
   const field = err && err.field ? findField(form, err.field) : null;
   if (!field) return false;
-  const control = setFieldError(field, err.message);
+  // "inputs.count: expected an integer" reads better beside the field without its name.
+  const prefix = `${err.field}: `;
+  let message = err.message;
+  if (message.startsWith(prefix)) {
+    message = message.slice(prefix.length);
+    message = message.charAt(0).toUpperCase() + message.slice(1);
+  }
+  const control = setFieldError(field, message);
   if (focus && control) control.focus();
   return true;
 }

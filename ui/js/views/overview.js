@@ -4,6 +4,7 @@ import { h, replace, card, empty, ico } from "../dom.js";
 import { ago, duration, isActive, num, plural, shortId, timeShort } from "../format.js";
 import { badge, liveDuration, progressBar, setDurationJob, tickDurations, updateProgress } from "../components/status.js";
 import { stopJob } from "../components/jobactions.js";
+import { browserBody, proxyBody } from "../components/services.js";
 
 const RECENT = 8;
 
@@ -74,9 +75,9 @@ export default async function overview(ctx) {
     const s = state.status;
     if (!s) return;
     const blocks = [];
-    blocks.push(card("Proxy", serviceBody(s.proxy, "No proxy configured. Set SWEATPANTS_PROXY_URL to route module traffic through one."),
+    blocks.push(card("Proxy", proxyBody(s.proxy),
       { id: "ov-proxy", actions: h("a", { class: "btn btn-sm btn-ghost", href: "#/proxy" }, "Test", ico("arrowRight")) }));
-    blocks.push(card("Browser pool", serviceBody(s.browser, "The browser pool starts when a module with the browser capability asks for one."), { id: "ov-browser" }));
+    blocks.push(card("Browser pool", browserBody(s.browser), { id: "ov-browser" }));
     replace(services, h("div", { class: "stack", style: { gap: "16px" } }, blocks));
   }
 
@@ -140,23 +141,6 @@ function stat(label, value, foot, iconName) {
     h("span", { class: "stat-label" }, ico(iconName), label),
     h("span", { class: "stat-value" }, value),
     h("span", { class: "stat-foot" }, foot));
-}
-
-function serviceBody(info, emptyText) {
-  if (!info || (typeof info === "object" && !Object.keys(info).length)) return h("p", { class: "muted" }, emptyText);
-  if (typeof info !== "object") return h("p", null, String(info));
-  const rows = Object.entries(info).map(([k, v]) => [
-    h("dt", null, k.replace(/_/g, " ")),
-    h("dd", null, formatValue(v)),
-  ]);
-  return h("dl", { class: "kv" }, rows);
-}
-
-function formatValue(v) {
-  if (v === null || v === undefined) return "—";
-  if (typeof v === "boolean") return h("span", { class: "status-line" }, h("span", { class: `dot ${v ? "ok" : ""}` }), v ? "yes" : "no");
-  if (typeof v === "object") return h("code", null, JSON.stringify(v));
-  return String(v);
 }
 
 function activeItem(job) {

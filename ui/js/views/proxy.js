@@ -2,6 +2,7 @@
 import { api } from "../api.js";
 import { h, card, button, notice } from "../dom.js";
 import { bytes, num } from "../format.js";
+import { proxySummary } from "../components/services.js";
 import { clearErrors, setFieldError, showError, findField } from "../components/fields.js";
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
@@ -83,13 +84,12 @@ export default async function proxy(ctx) {
 
   try {
     const status = await api.get("/status", null, scope.signal);
-    const p = status.proxy;
-    if (!p || (typeof p === "object" && !p.configured && !p.url && !p.enabled)) {
+    const summary = proxySummary(status.proxy);
+    if (!summary) {
       stateHost.replaceChildren(notice("warn", "No proxy configured",
         h("span", null, "Requests go out directly. Set ", h("code", null, "SWEATPANTS_PROXY_URL"), " for the daemon to route them through a proxy.")));
     } else {
-      const desc = typeof p === "object" ? Object.entries(p).filter(([, v]) => v !== null && typeof v !== "object").map(([k, v]) => `${k.replace(/_/g, " ")}: ${v}`).join(" · ") : String(p);
-      stateHost.replaceChildren(notice("ok", "Proxy configured", h("span", null, desc)));
+      stateHost.replaceChildren(notice("ok", "Proxy configured", h("span", null, summary)));
     }
   } catch {
     /* the form still works without the status line */
@@ -122,19 +122,21 @@ function parseHeaders(text) {
 function responseCard(res, ms) {
   const ok = res.success !== false && !res.error;
   const content = res.content === null || res.content === undefined ? "" : String(res.content);
+  const binary = res.encoding === "base64";
   const headers = res.headers && typeof res.headers === "object" ? Object.entries(res.headers) : [];
   const status = res.status_code ?? "—";
   const statusKind = typeof status === "number" ? (status < 300 ? "ok" : status < 400 ? "warn" : "bad") : ok ? "ok" : "bad";
   return h("section", { class: "card", "aria-labelledby": "proxy-res-title" },
     h("div", { class: "card-head" },
       h("h2", { id: "proxy-res-title" }, h("span", { class: "status-line" }, h("span", { class: `dot ${statusKind}` }), ok ? `HTTP ${status}` : "Request failed")),
-      h("span", { class: "hint" }, `${Math.round(ms)} ms · ${bytes(content.length)}${res.encoding ? ` · ${res.encoding}` : ""}`)),
+      h("span", { class: "hint" }, [`${Math.round(res.elapsed_ms ?? ms)} ms`, binary ? `${bytes(Math.floor((content.length * 3) / 4))} binary` : bytes(content.length),
+        res.proxy ? `via ${res.proxy === "direct" ? "a direct connection" : `${res.proxy} proxy`}` : null].filter(Boolean).join(" · "))),
     h("div", { class: "card-body stack", style: { gap: "16px" } },
-      res.error ? notice("bad", null, h("span", null, res.error)) : null,
+      res.error || res.detail ? notice(ok ? "warn" : "bad", res.error && res.detail ? res.error.replace(/_/g, " ") : null, h("span", null, res.detail || res.error)) : null,
       headers.length ? h("details", null, h("summary", { style: { cursor: "pointer", fontWeight: "500" } }, `Response headers (${num(headers.length)})`),
         h("dl", { class: "kv", style: { marginTop: "10px" } }, headers.map(([k, v]) => [h("dt", { class: "mono" }, k), h("dd", { class: "mono" }, String(v))]))) : null,
       h("div", { class: "stack", style: { gap: "6px" } }, h("h3", null, "Content"),
-        content ? h("pre", { class: "code-block wrap", tabindex: "0", "aria-label": "Response content" }, content.length > PREVIEW ? `${content.slice(0, PREVIEW)}\n… (${bytes(content.length - PREVIEW)} more)` : content)
+        binary ? h("p", { class: "muted" }, "Binary content (base64); not shown.") : content ? h("pre", { class: "code-block wrap", tabindex: "0", "aria-label": "Response content" }, content.length > PREVIEW ? `${content.slice(0, PREVIEW)}\n… (${bytes(content.length - PREVIEW)} more)` : content)
           : h("p", { class: "muted" }, "Empty body."))));
 }
 
