@@ -92,9 +92,9 @@ class Autostart:
         assert path is not None
         path.parent.mkdir(parents=True, exist_ok=True)
         if self.platform == "darwin":
-            path.write_bytes(_launch_agent(command))
+            _write_atomically(path, _launch_agent(command))
         else:
-            path.write_text(_desktop_entry(command), encoding="utf-8")
+            _write_atomically(path, _desktop_entry(command).encode("utf-8"))
 
     def disable(self) -> None:
         if self.platform == "win32":
@@ -104,6 +104,13 @@ class Autostart:
         if path is not None:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    """Readers (the session's autostart scan) never see a half-written file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(content)
+    os.replace(tmp, path)
 
 
 def _desktop_entry(command: list[str]) -> str:

@@ -11,6 +11,8 @@ Every wait polls a condition with a deadline; nothing sleeps a fixed time.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import re
 import shutil
@@ -20,7 +22,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import IO, TypeVar
+
+from PIL import Image
 
 T = TypeVar("T")
 
@@ -148,6 +152,25 @@ class XDisplay:
                 return match.group(1)
         return ""
 
+    def geometry(self, wid: str) -> Window:
+        """A window's current absolute position and size (windows move after mapping)."""
+        out = self.run("xwininfo", "-id", wid)
+
+        def field(label: str) -> int:
+            match = re.search(rf"{label}:\s+(-?\d+)", out)
+            if not match:
+                raise RuntimeError(f"xwininfo -id {wid} has no {label!r}")
+            return int(match.group(1))
+
+        return Window(
+            wid=wid,
+            name="",
+            width=field("Width"),
+            height=field("Height"),
+            x=field("Absolute upper-left X"),
+            y=field("Absolute upper-left Y"),
+        )
+
     def is_viewable(self, wid: str) -> bool:
         return "Map State: IsViewable" in self.run("xwininfo", "-id", wid)
 
@@ -189,6 +212,10 @@ class XDisplay:
     def click(self, x: int, y: int, button: int = 1) -> None:
         self.run("xdotool", "mousemove", str(x), str(y), "click", str(button))
 
+    def close_window(self, wid: str) -> None:
+        """Ask a window to close the way a window manager's close button does (WM_DELETE_WINDOW)."""
+        send_delete_window(self.display, int(wid, 16))
+
     def stop(self) -> None:
         for proc in reversed(self.processes):
             if proc.poll() is None:
@@ -202,13 +229,104 @@ class XDisplay:
         self.processes.clear()
 
 
+class _ClientMessage(ctypes.Structure):
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("serial", ctypes.c_ulong),
+        ("send_event", ctypes.c_int),
+        ("display", ctypes.c_void_p),
+        ("window", ctypes.c_ulong),
+        ("message_type", ctypes.c_ulong),
+        ("format", ctypes.c_int),
+        ("data", ctypes.c_long * 5),
+        ("pad", ctypes.c_long * 24),  # XEvent is a union of 24 longs; keep the buffer that big
+    ]
+
+
+def send_delete_window(display: str, window: int) -> None:
+    """Send the ICCCM WM_DELETE_WINDOW client message to `window` (no WM runs under Xvfb)."""
+    name = ctypes.util.find_library("X11")
+    if name is None:
+        raise RuntimeError("libX11 is missing: apt-get install -y libx11-6")
+    xlib = ctypes.CDLL(name)
+    xlib.XOpenDisplay.restype = ctypes.c_void_p
+    xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    xlib.XInternAtom.restype = ctypes.c_ulong
+    xlib.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    xlib.XSendEvent.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_ulong,
+        ctypes.c_int,
+        ctypes.c_long,
+        ctypes.c_void_p,
+    ]
+    xlib.XFlush.argtypes = [ctypes.c_void_p]
+    xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    dpy = xlib.XOpenDisplay(display.encode())
+    if not dpy:
+        raise RuntimeError(f"cannot open X display {display}")
+    try:
+        event = _ClientMessage()
+        event.type = 33  # ClientMessage
+        event.window = window
+        event.message_type = xlib.XInternAtom(dpy, b"WM_PROTOCOLS", 0)
+        event.format = 32
+        event.data[0] = xlib.XInternAtom(dpy, b"WM_DELETE_WINDOW", 0)
+        event.data[1] = 0  # CurrentTime
+        if not xlib.XSendEvent(dpy, window, 0, 0, ctypes.byref(event)):
+            raise RuntimeError("XSendEvent failed")
+        xlib.XFlush(dpy)
+    finally:
+        xlib.XCloseDisplay(dpy)
+
+
 def start_xdisplay(workdir: Path, width: int = 1280, height: int = 800) -> XDisplay:
     """Start Xvfb on a display number it picks itself, then trayer on it."""
     require_tools()
     workdir.mkdir(parents=True, exist_ok=True)
     read_fd, write_fd = os.pipe()
-    xvfb_log = (workdir / "xvfb.log").open("wb")
-    xvfb = subprocess.Popen(
+    with (workdir / "xvfb.log").open("wb") as xvfb_log:
+        xvfb = _start_xvfb(write_fd, xvfb_log, width, height)
+    os.close(write_fd)
+    xdisplay = XDisplay(display="", workdir=workdir, processes=[xvfb], width=width, height=height)
+    try:
+        number = _read_display_number(read_fd, xvfb, timeout=20)
+        xdisplay.display = f":{number}"
+        with (workdir / "trayer.log").open("wb") as trayer_log:
+            trayer = subprocess.Popen(
+                [
+                    "trayer",
+                    "--edge",
+                    "top",
+                    "--align",
+                    "right",
+                    "--widthtype",
+                    "request",
+                    "--height",
+                    "32",
+                    "--SetDockType",
+                    "true",
+                    "--transparent",
+                    "false",
+                    "--tint",
+                    "0x303030",
+                ],
+                env=xdisplay.env(),
+                stdout=trayer_log,
+                stderr=subprocess.STDOUT,
+            )
+        xdisplay.processes.append(trayer)
+        wait_for("trayer's panel window", xdisplay.tray_window, timeout=20)
+    except BaseException:
+        xdisplay.stop()
+        raise
+    finally:
+        os.close(read_fd)
+    return xdisplay
+
+
+def _start_xvfb(write_fd: int, log: IO[bytes], width: int, height: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [
             "Xvfb",
             "-displayfd",
@@ -221,45 +339,9 @@ def start_xdisplay(workdir: Path, width: int = 1280, height: int = 800) -> XDisp
             "-noreset",
         ],
         pass_fds=(write_fd,),
-        stdout=xvfb_log,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
-    os.close(write_fd)
-    xdisplay = XDisplay(display="", workdir=workdir, processes=[xvfb], width=width, height=height)
-    try:
-        number = _read_display_number(read_fd, xvfb, timeout=20)
-        xdisplay.display = f":{number}"
-        trayer_log = (workdir / "trayer.log").open("wb")
-        trayer = subprocess.Popen(
-            [
-                "trayer",
-                "--edge",
-                "top",
-                "--align",
-                "right",
-                "--widthtype",
-                "request",
-                "--height",
-                "32",
-                "--SetDockType",
-                "true",
-                "--transparent",
-                "false",
-                "--tint",
-                "0x303030",
-            ],
-            env=xdisplay.env(),
-            stdout=trayer_log,
-            stderr=subprocess.STDOUT,
-        )
-        xdisplay.processes.append(trayer)
-        wait_for("trayer's panel window", xdisplay.tray_window, timeout=20)
-    except BaseException:
-        xdisplay.stop()
-        raise
-    finally:
-        os.close(read_fd)
-    return xdisplay
 
 
 def _read_display_number(fd: int, xvfb: subprocess.Popen[bytes], timeout: float) -> int:
@@ -282,3 +364,25 @@ def _read_display_number(fd: int, xvfb: subprocess.Popen[bytes], timeout: float)
 def session_command(argv: Sequence[str]) -> list[str]:
     """Run `argv` with its own D-Bus session bus (what the GTK tray backend needs)."""
     return ["dbus-run-session", "--", *argv]
+
+
+# -- looking at screenshots ---------------------------------------------------------------
+
+
+def rgb_pixels(image: Image.Image) -> list[tuple[int, int, int]]:
+    data = image.convert("RGB").tobytes()
+    return [(data[i], data[i + 1], data[i + 2]) for i in range(0, len(data), 3)]
+
+
+def distinct_colours(image: Image.Image) -> int:
+    return len(set(rgb_pixels(image)))
+
+
+def share_near(image: Image.Image, colour: Sequence[int], tolerance: int = 40) -> float:
+    """Fraction of pixels within `tolerance` (sum of channel differences) of `colour`."""
+    pixels = rgb_pixels(image)
+    target = tuple(colour[:3])
+    near = sum(
+        1 for p in pixels if sum(abs(a - b) for a, b in zip(p, target, strict=True)) < tolerance
+    )
+    return near / max(1, len(pixels))

@@ -1,0 +1,411 @@
+"""The desktop app under a real X server: Xvfb, trayer as the tray host, a D-Bus session.
+
+One scenario, step by step, as a person would use the app: launch (window and tray icon
+appear), close the window (the app stays in the tray), right-click the icon (menu), "Open
+dashboard", a job changes the icon, a second launch shows the window instead of starting a
+second daemon, Quit stops everything and frees the port; the job resumes on the next start.
+Screenshots land in the test's tmp dir (`screens/`). Launch time and memory are printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from sweatpants.desktop.icons import BACKGROUND, TrayState
+from tests.support.daemon import RunningDaemon, alive, descendants, free_port
+from tests.support.modules import write_module
+from tests.support.sample_modules import CHECKPOINTING, RAISES
+from tests.support.xdisplay import (
+    Window,
+    XDisplay,
+    distinct_colours,
+    session_command,
+    share_near,
+    start_xdisplay,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.desktop, pytest.mark.live, pytest.mark.slow, pytest.mark.timeout(300)]
+
+ROOT = Path(__file__).resolve().parent.parent
+WINDOW_TITLE = "Sweatpants"
+TRAY_PREFIX = "Sweatpants:"
+
+
+@pytest.fixture
+def xdisplay(tmp_path: Path) -> Iterator[XDisplay]:
+    display = start_xdisplay(tmp_path / "x", width=1600, height=1000)
+    yield display
+    display.stop()
+
+
+class App:
+    """The app under test: `dbus-run-session -- python -m sweatpants app` on a display."""
+
+    def __init__(self, xd: XDisplay, data_dir: Path, port: int, log_path: Path) -> None:
+        self.xd = xd
+        self.data_dir = data_dir
+        self.port = port
+        self.log_path = log_path
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.seen_pids: dict[int, str] = {}
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SWEATPANTS_")}
+        env.update(
+            SWEATPANTS_DATA_DIR=str(self.data_dir),
+            SWEATPANTS_API_PORT=str(self.port),
+            SWEATPANTS_STOP_GRACE_SECONDS="2",
+            XDG_CONFIG_HOME=str(self.data_dir.parent / "config"),
+            PYTHONUNBUFFERED="1",
+        )
+        return self.xd.env(env)
+
+    def command(self) -> list[str]:
+        return session_command([sys.executable, "-m", "sweatpants", "app"])
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.command(), cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT
+            )
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def tree(self) -> set[int]:
+        """The session wrapper and everything below it; remembered for the final check."""
+        pids = {self.pid} | descendants(self.pid)
+        for pid in pids:
+            if pid not in self.seen_pids:
+                try:
+                    self.seen_pids[pid] = (
+                        Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+                    )
+                except OSError:
+                    continue
+        return pids
+
+    def app_pid(self) -> int | None:
+        """The Python process of the app (the session wrapper runs it as its child)."""
+        for pid in descendants(self.pid):
+            cmdline = self.seen_pids.get(pid) or ""
+            if cmdline.split("\0")[:4] == [sys.executable, "-m", "sweatpants", "app"]:
+                return pid
+        return None
+
+    def memory(self) -> dict[str, float]:
+        """RSS and PSS (MiB) of the app's process tree, without the D-Bus session."""
+        app_pid = self.app_pid()
+        assert app_pid is not None
+        total = {"rss": 0.0, "pss": 0.0, "processes": 0.0}
+        for pid in {app_pid} | descendants(app_pid):
+            try:
+                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            except OSError:
+                continue
+            total["processes"] += 1
+            for line in rollup.splitlines():
+                key, _, value = line.partition(":")
+                if key in {"Rss", "Pss"}:
+                    total[key.lower()] += int(value.split()[0]) / 1024
+        return total
+
+    def stop(self) -> None:
+        if self.running():
+            assert self.process is not None
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        for pid in self.seen_pids:
+            if alive(pid) and pid_matches(pid, self.seen_pids[pid]):
+                os.kill(pid, signal.SIGKILL)
+
+
+def pid_matches(pid: int, cmdline: str) -> bool:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace") == cmdline
+    except OSError:
+        return False
+
+
+def port_is_free(port: int) -> bool:
+    """Nothing listens there: a new daemon could bind it (like the daemon, with SO_REUSEADDR,
+    which tolerates the TIME_WAIT connections a closed server leaves behind)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def dashboard_window(xd: XDisplay) -> Window | None:
+    for window in xd.windows():
+        if window.name == WINDOW_TITLE and window.width >= 400 and xd.is_viewable(window.wid):
+            return window
+    return None
+
+
+def dashboard_rendered(xd: XDisplay, path: Path) -> Window | None:
+    """The window, once it is mapped and shows the dashboard (not a blank page)."""
+    window = dashboard_window(xd)
+    if window is None:
+        return None
+    xd.screenshot(path, window.wid)
+    with Image.open(path) as image:
+        # A blank or loading page is one or two colours; the dashboard has text, icons, cards.
+        if distinct_colours(image) < 150:
+            return None
+    return window
+
+
+def tray_icon(xd: XDisplay) -> Window | None:
+    for icon in xd.tray_children():
+        if icon.name.startswith(TRAY_PREFIX):
+            return icon
+    return None
+
+
+def tray_title(xd: XDisplay) -> str:
+    icon = tray_icon(xd)
+    return icon.name if icon else ""
+
+
+def icon_state(xd: XDisplay, screens: Path, name: str) -> TrayState | None:
+    """Which state's colour dominates the docked icon's pixels."""
+    icon = tray_icon(xd)
+    if icon is None:
+        return None
+    shot = xd.screenshot(screens / f"{name}-root.png")
+    with Image.open(shot) as image:
+        crop = image.crop((icon.x, icon.y, icon.x + icon.width, icon.y + icon.height))
+        crop.save(screens / f"{name}-icon.png")
+        shares = {state: share_near(crop, BACKGROUND[state]) for state in TrayState}
+    best = max(shares, key=lambda state: shares[state])
+    return best if shares[best] > 0.2 else None
+
+
+def open_menu(xd: XDisplay, screens: Path, name: str) -> Window:
+    """Right-click the tray icon; return the menu window once it is mapped and painted."""
+    icon = tray_icon(xd)
+    assert icon is not None
+    before = {w.wid for w in xd.windows() if xd.is_viewable(w.wid)}
+    xd.click(*icon.center, button=3)
+
+    def menu() -> Window | None:
+        for window in xd.windows():
+            big = window.width >= 100 and window.height >= 60
+            new = big and window.wid not in before and window.name != WINDOW_TITLE
+            if new and xd.is_viewable(window.wid):
+                return window
+        return None
+
+    found = wait_for("the tray menu to open", menu, timeout=15)
+
+    def painted() -> Window | None:
+        where = xd.geometry(found.wid)  # GTK maps the menu, then moves it beside the icon
+        shot = xd.screenshot(screens / f"{name}.png")
+        with Image.open(shot) as image:
+            box = image.crop((where.x, where.y, where.x + where.width, where.y + where.height))
+            box.save(screens / f"{name}-crop.png")
+            light = share_near(box, (255, 255, 255), tolerance=60)
+            dark = share_near(box, (40, 40, 40), tolerance=150)
+            ok = distinct_colours(box) > 20 and light > 0.5 and dark > 0.01
+        near_icon = abs(where.x + where.width - icon.x - icon.width) < 300 and where.y < 100
+        return where if ok and near_icon else None
+
+    return wait_for("the tray menu painted beside the icon", painted, timeout=10)
+
+
+def write_modules(modules_dir: Path) -> None:
+    write_module(
+        modules_dir,
+        "slow",
+        CHECKPOINTING,
+        inputs=[
+            {"id": "n", "type": "integer", "required": True},
+            {"id": "every", "type": "integer", "required": True},
+            {"id": "delay", "type": "number", "required": True},
+        ],
+    )
+    write_module(modules_dir, "boom", RAISES)
+
+
+def test_tray_app(xdisplay: XDisplay, tmp_path: Path) -> None:
+    xd = xdisplay
+    screens = tmp_path / "screens"
+    screens.mkdir()
+    data_dir = tmp_path / "data"
+    write_modules(data_dir / "modules")
+    app = App(xd, data_dir, free_port(), tmp_path / "app.log")
+    started = time.monotonic()
+    app.start()
+    try:
+        scenario(app, xd, screens, started)
+    except BaseException:
+        print("---- app log ----\n" + app.log()[-8000:])
+        print(f"screenshots: {screens}")
+        raise
+    finally:
+        app.stop()
+
+
+def scenario(app: App, xd: XDisplay, screens: Path, started: float) -> None:
+    def check_alive() -> None:
+        assert app.running(), f"the app exited with {app.process and app.process.returncode}"
+        app.tree()
+
+    # 1. Launch: the dashboard window shows the rendered dashboard; the icon docks.
+    def rendered() -> Window | None:
+        check_alive()
+        return dashboard_rendered(xd, screens / "01-window.png")
+
+    window = wait_for("the dashboard window to show the dashboard", rendered, timeout=90)
+    launch_seconds = time.monotonic() - started
+    xd.screenshot(screens / "01-launched.png")
+    assert xd.window_pid(window.wid) == app.app_pid()
+    wait_for("the tray icon to dock", lambda: tray_icon(xd), timeout=30)
+    assert tray_title(xd) == "Sweatpants: Idle (0 running)"
+    assert icon_state(xd, screens, "02-idle") is TrayState.IDLE
+    client = httpx.Client(base_url=app.url, timeout=10)
+    assert client.get("/status").json()["engine"] == "sweatpants"
+    memory = app.memory()
+    print(
+        f"\nlaunch to dashboard visible: {launch_seconds:.2f} s; memory of the app tree "
+        f"({memory['processes']:.0f} processes): RSS {memory['rss']:.0f} MiB, "
+        f"PSS {memory['pss']:.0f} MiB"
+    )
+
+    # 2. Closing the window hides it; the app stays in the tray.
+    xd.close_window(window.wid)
+    wait_for("the window to hide", lambda: dashboard_window(xd) is None, timeout=15)
+    check_alive()
+    assert tray_icon(xd) is not None
+    xd.screenshot(screens / "03-closed.png")
+
+    # 3. Right-click: the menu. "Open dashboard" (its first item) shows the window again.
+    menu = open_menu(xd, screens, "04-menu")
+    xd.click(menu.x + menu.width // 2, menu.y + 16)
+    wait_for(
+        "the window to come back",
+        lambda: dashboard_rendered(xd, screens / "05-reopened.png"),
+        timeout=20,
+    )
+
+    # 4. "Start at login" (third item; keyboard: the status line is skipped) writes the entry.
+    autostart = app.data_dir.parent / "config" / "autostart" / "sweatpants.desktop"
+    assert not autostart.exists()
+    open_menu(xd, screens, "06-menu")
+    xd.run("xdotool", "key", "Down", "Down", "Return")
+    wait_for("the XDG autostart entry", autostart.is_file, timeout=10)
+    assert "sweatpants.desktop --hidden" in autostart.read_text()
+
+    # 5. A job started through the API turns the icon to "running"; a failure turns it red.
+    slow = client.post(
+        "/jobs", json={"module_id": "slow", "inputs": {"n": 100000, "every": 5, "delay": 0.05}}
+    ).json()["id"]
+    wait_for("the tray title to count the job", lambda: "1 running" in tray_title(xd), 30)
+    wait_for(
+        "the running look",
+        lambda: icon_state(xd, screens, "07-running") is TrayState.RUNNING,
+        timeout=15,
+    )
+    boom = client.post("/jobs", json={"module_id": "boom"}).json()["id"]
+    wait_for("the failure in the title", lambda: "1 failed" in tray_title(xd), timeout=30)
+    wait_for(
+        "the failed look",
+        lambda: icon_state(xd, screens, "08-failed") is TrayState.FAILED,
+        timeout=15,
+    )
+    assert client.get(f"/jobs/{boom}").json()["status"] == "failed"
+    assert "tray state=failed" in app.log()
+
+    # 6. A second launch shows the hidden window and starts no second daemon.
+    window = dashboard_window(xd)
+    assert window is not None
+    xd.close_window(window.wid)
+    wait_for("the window to hide", lambda: dashboard_window(xd) is None, timeout=15)
+    daemon_file = app.data_dir / "daemon.json"
+    assert json.loads(daemon_file.read_text())["pid"] == app.app_pid()
+    second = subprocess.run(
+        app.command(), cwd=ROOT, env=app.env(), capture_output=True, text=True, timeout=60
+    )
+    assert second.returncode == 0, second.stderr
+    assert "already running" in second.stderr
+    assert "daemon started" not in second.stderr
+    wait_for(
+        "the window shown by the second launch",
+        lambda: dashboard_rendered(xd, screens / "09-second-launch.png"),
+        timeout=20,
+    )
+    check_alive()
+    assert json.loads(daemon_file.read_text())["pid"] == app.app_pid()
+    # Looking at the dashboard clears the failed look; the slow job still runs.
+    wait_for("the running look after a look", lambda: "failed" not in tray_title(xd), 15)
+    assert "1 running" in tray_title(xd)
+    checkpointed = client.get(f"/jobs/{slow}").json()
+    assert checkpointed["status"] == "running"
+
+    # 7. Quit (last menu item) stops the engine: process gone, port free, nothing left.
+    pids = app.tree()
+    menu = open_menu(xd, screens, "10-quit-menu")
+    quit_clicked = time.monotonic()
+    xd.click(menu.x + menu.width // 2, menu.y + menu.height - 16)
+    assert app.process is not None
+    code = app.process.wait(30)
+    quit_seconds = time.monotonic() - quit_clicked
+    print(f"quit to process gone: {quit_seconds:.2f} s")
+    assert code == 0, app.log()[-4000:]
+    assert port_is_free(app.port)
+
+    def left() -> list[str]:
+        return [
+            f"{pid} {cmd[:120]}"
+            for pid, cmd in app.seen_pids.items()
+            if pid in pids and alive(pid) and pid_matches(pid, cmd)
+        ]
+
+    # Helpers (the job forkserver, QtWebEngine) notice their parent is gone and end too.
+    try:
+        wait_for("every process of the app to end", lambda: not left(), timeout=10)
+    except TimeoutError:
+        raise AssertionError(f"processes of the app still running: {left()}") from None
+    print(f"quit to whole process tree gone: {time.monotonic() - quit_clicked:.2f} s")
+    assert "desktop: engine stopped" in app.log()
+    client.close()
+
+    # 8. The job that was running resumes on the next start, from its checkpoint.
+    daemon = RunningDaemon(app.data_dir).start()
+    try:
+        resumed = daemon.wait_job(slow, {"running"}, timeout=30)
+        assert resumed["resumes"] >= 1
+        daemon.client().post(f"/jobs/{slow}/stop")
+        daemon.wait_job(slow, timeout=30)
+    finally:
+        daemon.stop()
