@@ -99,7 +99,15 @@ def test_bad_input_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0, "0s"), (45, "45s"), (200, "3m 20s"), (8100, "2h 15m"), (273600, "3d 4h")],
+    [
+        (0, "0s"),
+        (0.84, "0.8s"),
+        (9.0, "9s"),
+        (45.7, "45s"),
+        (200, "3m 20s"),
+        (8100, "2h 15m"),
+        (273600, "3d 4h"),
+    ],
 )
 def test_human_duration(seconds: float, text: str) -> None:
     assert human_duration(seconds) == text

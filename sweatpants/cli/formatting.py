@@ -13,7 +13,9 @@ def short_id(job_id: str) -> str:
 
 
 def human_duration(seconds: float) -> str:
-    """`45s`, `3m 20s`, `2h 15m`, `3d 4h` (two units at most, like the daemon's `uptime`)."""
+    """`0.8s`, `45s`, `3m 20s`, `2h 15m`, `3d 4h` (two units at most, like `uptime`)."""
+    if 0 < seconds < 10 and seconds != int(seconds):
+        return f"{seconds:.1f}s"
     seconds = max(0, int(seconds))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
