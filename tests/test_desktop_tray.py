@@ -42,6 +42,7 @@ pytestmark = [pytest.mark.desktop, pytest.mark.live, pytest.mark.slow, pytest.ma
 ROOT = Path(__file__).resolve().parent.parent
 WINDOW_TITLE = "Sweatpants"
 TRAY_PREFIX = "Sweatpants:"
+TOKEN = "desk-token-4711"
 
 
 @pytest.fixture
@@ -69,6 +70,7 @@ class App:
             SWEATPANTS_DATA_DIR=str(self.data_dir),
             SWEATPANTS_API_PORT=str(self.port),
             SWEATPANTS_STOP_GRACE_SECONDS="2",
+            SWEATPANTS_API_AUTH_TOKEN=TOKEN,  # the window must hand it to the dashboard
             XDG_CONFIG_HOME=str(self.data_dir.parent / "config"),
             PYTHONUNBUFFERED="1",
         )
@@ -293,7 +295,10 @@ def scenario(app: App, xd: XDisplay, screens: Path, started: float) -> None:
     wait_for("the tray icon to dock", lambda: tray_icon(xd), timeout=30)
     assert tray_title(xd) == "Sweatpants: Idle (0 running)"
     assert icon_state(xd, screens, "02-idle") is TrayState.IDLE
-    client = httpx.Client(base_url=app.url, timeout=10)
+    client = httpx.Client(
+        base_url=app.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+    )
+    assert httpx.get(app.url + "/status", timeout=10).status_code == 401
     assert client.get("/status").json()["engine"] == "sweatpants"
     memory = app.memory()
     print(
@@ -401,7 +406,7 @@ def scenario(app: App, xd: XDisplay, screens: Path, started: float) -> None:
     client.close()
 
     # 8. The job that was running resumes on the next start, from its checkpoint.
-    daemon = RunningDaemon(app.data_dir).start()
+    daemon = RunningDaemon(app.data_dir, token=TOKEN).start()
     try:
         resumed = daemon.wait_job(slow, {"running"}, timeout=30)
         assert resumed["resumes"] >= 1

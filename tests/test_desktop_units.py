@@ -22,7 +22,7 @@ from PIL import Image
 from sweatpants.desktop.autostart import Autostart, login_command
 from sweatpants.desktop.icons import BACKGROUND, ICO_SIZES, TrayState, draw_icon, write_assets
 from sweatpants.desktop.instance import AlreadyRunning, Doorbell, InstanceLock, ring
-from sweatpants.desktop.notify import job_message
+from sweatpants.desktop.notify import Notifier, job_message
 from sweatpants.desktop.watch import StatusTracker, TraySnapshot
 from tests.support.daemon import RunningDaemon, free_port, wait_for
 from tests.support.xdisplay import share_near
@@ -79,6 +79,27 @@ def test_notification_texts() -> None:
     assert job_message(failed) == ("scrape failed", "Job 01234567: boom")
     done = {"id": "0123456789ab", "status": "completed", "module_id": "scrape", "result_count": 7}
     assert job_message(done) == ("scrape completed", "Job 01234567: 7 results")
+
+
+class _Icon:
+    HAS_NOTIFICATION = True
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.shown: list[tuple[str, str | None]] = []
+
+    def notify(self, message: str, title: str | None = None) -> None:
+        if self.fail:
+            raise RuntimeError("no notification service")
+        self.shown.append((message, title))
+
+
+def test_notifier_uses_the_tray_and_degrades_quietly() -> None:
+    icon = _Icon()
+    Notifier(icon).job_ended({"id": "0123456789", "status": "failed", "module_id": "m"})
+    assert icon.shown == [("Job 01234567: no error message", "m failed")]
+    Notifier(_Icon(fail=True)).send("title", "never raises")
+    Notifier(None).send("title", "nothing to show it with")
 
 
 # -- start at login ------------------------------------------------------------------------
