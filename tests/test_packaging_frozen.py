@@ -25,16 +25,20 @@ from tests.support.modules import write_module
 from tests.test_modules_requirements import build_wheel, offline
 from tests.test_packaging import ROOT, ServedDaemon, check_hello, clean_env, run, wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.live]
+pytestmark = [pytest.mark.slow, pytest.mark.live, pytest.mark.timeout(1500)]
 
 STDLIB_CODE = """
 import csv, decimal, email.mime.text, http.server, statistics, xml.etree.ElementTree, zipfile
-import concurrent.futures, sqlite3, urllib.request
+import concurrent.futures, os, sqlite3, urllib.request
 from sweatpants import Module
 
 class M(Module):
     async def run(self, inputs, settings):
-        yield {"median": statistics.median([1, 2, 3]), "sqlite": sqlite3.sqlite_version}
+        yield {
+            "median": statistics.median([1, 2, 3]),
+            "sqlite": sqlite3.sqlite_version,
+            "ld_library_path": os.environ.get("LD_LIBRARY_PATH"),
+        }
 """
 
 REQUIREMENTS_CODE = """
@@ -67,10 +71,9 @@ def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield out / "dist" / "sweatpants"
 
 
-def start(app_dir: Path, tmp_path: Path, path_env: str | None = None) -> ServedDaemon:
+def start(app_dir: Path, tmp_path: Path, **extra: str) -> ServedDaemon:
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir(exist_ok=True)
-    extra = {} if path_env is None else {"PATH": path_env}
     daemon = ServedDaemon(
         [app_dir / "sweatpants"], cwd=elsewhere, data_dir=tmp_path / "data", extra_env=extra
     )
@@ -119,14 +122,16 @@ def test_frozen_app_serves_and_runs_the_example_to_completion(
         daemon.stop()
 
 
-def test_modules_in_the_frozen_app_have_the_whole_standard_library(
+def test_jobs_get_the_whole_standard_library_and_the_users_library_path(
     app_dir: Path, tmp_path: Path
 ) -> None:
     source = write_module(tmp_path / "src", "stdlib-user", STDLIB_CODE)
-    daemon = start(app_dir, tmp_path)
+    daemon = start(app_dir, tmp_path, LD_LIBRARY_PATH="/opt/users-own/lib")
     try:
         result = run_module(daemon, source, "stdlib-user")
         assert result["median"] == 2 and result["sqlite"]
+        # Not the bundle's _internal/: programs a job starts must load the system's libraries.
+        assert result["ld_library_path"] == "/opt/users-own/lib"
     finally:
         daemon.stop()
 
@@ -139,7 +144,7 @@ def test_requirements_without_a_python_fail_clearly(app_dir: Path, tmp_path: Pat
     )
     empty_path = tmp_path / "no-python"
     empty_path.mkdir()
-    daemon = start(app_dir, tmp_path, path_env=str(empty_path))
+    daemon = start(app_dir, tmp_path, PATH=str(empty_path))
     try:
         answer = daemon.client.post("/modules/install", json={"source_path": str(source)})
         assert answer.status_code == 503, answer.text
@@ -158,7 +163,7 @@ def test_requirements_install_with_a_matching_python(app_dir: Path, tmp_path: Pa
     bin_dir.mkdir()
     name = f"python{sys.version_info.major}.{sys.version_info.minor}"
     (bin_dir / name).symlink_to(sys.executable)
-    daemon = start(app_dir, tmp_path, path_env=f"{bin_dir}:/usr/bin:/bin")
+    daemon = start(app_dir, tmp_path, PATH=f"{bin_dir}:/usr/bin:/bin")
     try:
         assert run_module(daemon, source, "needs-pip") == {"spdemo": "1.0"}
     finally:

@@ -21,23 +21,7 @@ import sys  # noqa: E402
 APP_NAMES = ("sweatpants-app", "Sweatpants")
 
 
-def _restore_library_path() -> None:
-    """Give programs we start (git, chromium, pip) the system's libraries, not the bundle's.
-
-    PyInstaller's bootloader points LD_LIBRARY_PATH at the bundle and keeps the user's value
-    in LD_LIBRARY_PATH_ORIG. This process has its libraries loaded already, and a copy of this
-    app started by multiprocessing sets the variable again itself.
-    """
-    for name in ("LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH"):
-        original = os.environ.pop(name + "_ORIG", None)
-        if original is not None:
-            os.environ[name] = original
-        elif name in os.environ and getattr(sys, "frozen", False):
-            del os.environ[name]
-
-
 def main() -> int:
-    _restore_library_path()
     from sweatpants.cli.main import main as cli_main
 
     args = sys.argv[1:]
