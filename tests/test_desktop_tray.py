@@ -26,6 +26,7 @@ from PIL import Image
 from sweatpants.desktop.icons import BACKGROUND, TrayState
 from tests.support.daemon import RunningDaemon, alive, descendants, free_port
 from tests.support.modules import write_module
+from tests.support.notifications import session_config
 from tests.support.sample_modules import CHECKPOINTING, RAISES
 from tests.support.xdisplay import (
     Window,
@@ -63,6 +64,8 @@ class App:
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen[bytes] | None = None
         self.seen_pids: dict[int, str] = {}
+        self.notifications = log_path.parent / "notifications.jsonl"
+        self.bus_config = session_config(log_path.parent / "bus", self.notifications)
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SWEATPANTS_")}
@@ -77,7 +80,8 @@ class App:
         return self.xd.env(env)
 
     def command(self) -> list[str]:
-        return session_command([sys.executable, "-m", "sweatpants", "app"])
+        argv = [sys.executable, "-m", "sweatpants", "app"]
+        return session_command(argv, config=self.bus_config)
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:
@@ -350,6 +354,14 @@ def scenario(app: App, xd: XDisplay, screens: Path, started: float) -> None:
     )
     assert client.get(f"/jobs/{boom}").json()["status"] == "failed"
     assert "tray state=failed" in app.log()
+    # The failure was announced through the session's notification service.
+    wait_for(
+        "a notification about the failed job",
+        lambda: (
+            "boom failed" in app.notifications.read_text() if app.notifications.exists() else False
+        ),
+        timeout=15,
+    )
 
     # 6. A second launch shows the hidden window and starts no second daemon.
     window = dashboard_window(xd)

@@ -8,6 +8,7 @@ backends. Nothing here starts a GUI loop.
 
 from __future__ import annotations
 
+import ctypes.util
 import importlib
 import importlib.util
 import os
@@ -46,8 +47,21 @@ def _module_exists(name: str) -> bool:
         return False
 
 
+# Qt's X11 platform plugin aborts the whole process (not an exception) without these.
+QT_XCB_LIBRARIES = {"xcb-icccm": "libxcb-icccm4", "xcb-keysyms": "libxcb-keysyms1"}
+
+
+def missing_qt_libraries(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Debian packages Qt needs on X11 that are not installed (none needed on Wayland)."""
+    env = os.environ if environ is None else environ
+    if not env.get("DISPLAY") or env.get("QT_QPA_PLATFORM", "").startswith("wayland"):
+        return []
+    return [pkg for lib, pkg in QT_XCB_LIBRARIES.items() if ctypes.util.find_library(lib) is None]
+
+
 def _linux_webview_gui() -> str | None:
-    if _module_exists("PyQt6.QtWebEngineWidgets") or _module_exists("PySide6.QtWebEngineWidgets"):
+    qt = _module_exists("PyQt6.QtWebEngineWidgets") or _module_exists("PySide6.QtWebEngineWidgets")
+    if qt and not missing_qt_libraries():
         return "qt"
     if _module_exists("gi"):
         try:
@@ -74,6 +88,11 @@ def detect() -> GuiSupport:
     if sys.platform not in {"win32", "darwin"} and not os.environ.get("PYWEBVIEW_GUI"):
         gui = _linux_webview_gui()
         if gui is None:
+            missing = missing_qt_libraries()
+            if missing:
+                return GuiSupport(
+                    False, f"Qt needs system libraries: apt-get install -y {' '.join(missing)}"
+                )
             return GuiSupport(
                 False, f"no pywebview backend (Qt WebEngine or WebKit2GTK); {INSTALL_HINT}"
             )

@@ -140,9 +140,15 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         return DesktopApp(settings, link, gui, hidden=args.hidden).run()
-    except BaseException:
-        link.stop(settings.stop_grace_seconds + 10)
-        raise
+    except Exception as exc:
+        log.exception("desktop: the tray or window failed")
+        _say(
+            f"sweatpants: the desktop app failed ({exc}); 'sweatpants app --headless' runs "
+            "the engine without it"
+        )
+        return EXIT_ERROR
+    finally:
+        link.stop(settings.stop_grace_seconds + 10)  # a no-op when Quit already stopped it
 
 
 def _run_headless(settings: Settings, link: EngineLink) -> int:

@@ -361,9 +361,10 @@ def _read_display_number(fd: int, xvfb: subprocess.Popen[bytes], timeout: float)
     return int(wait_for("Xvfb to report its display number", probe, timeout=timeout))
 
 
-def session_command(argv: Sequence[str]) -> list[str]:
+def session_command(argv: Sequence[str], config: Path | None = None) -> list[str]:
     """Run `argv` with its own D-Bus session bus (what the GTK tray backend needs)."""
-    return ["dbus-run-session", "--", *argv]
+    options = [f"--config-file={config}"] if config else []
+    return ["dbus-run-session", *options, "--", *argv]
 
 
 # -- looking at screenshots ---------------------------------------------------------------
