@@ -78,10 +78,10 @@ export class ResultsView {
     }
   }
 
-  /** New results may have arrived: reload when the last page is showing and not full. */
+  /** New results may have arrived: reload when the last page is showing, else update the count. */
   maybeRefresh(resultCount) {
     if (resultCount === this.total) return;
-    if (!this.next && this.items.length < PAGE) this.load().catch(() => {});
+    if (!this.next) this.load().catch(() => {});
     else {
       this.total = resultCount;
       this.drawPager();

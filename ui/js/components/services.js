@@ -16,7 +16,8 @@ export function proxyConfigured(p) {
 
 export function proxyBody(p) {
   if (!proxyConfigured(p)) {
-    return h("p", { class: "muted" }, "No proxy configured: modules connect directly. Set SWEATPANTS_PROXY_URL (or SWEATPANTS_PROXY_ROTATION_URL) to route their traffic through one.");
+    return h("p", { class: "muted" }, "No proxy configured: modules connect directly. Set ", h("code", null, "SWEATPANTS_PROXY_URL"),
+      " (or ", h("code", null, "SWEATPANTS_PROXY_ROTATION_URL"), ") to route their traffic through one.");
   }
   return kv([
     ["State", h("span", { class: "status-line" }, h("span", { class: "dot ok" }), "Configured")],

@@ -31,7 +31,7 @@ export function updateProgress(el, progress, status) {
   } else {
     track.classList.toggle("indeterminate", running);
     bar.style.width = running ? "30%" : "100%";
-    text.textContent = info ? num(info.done) : "";
+    text.textContent = info ? `${num(info.done)} done` : "";
     el.removeAttribute("aria-valuenow");
   }
 }

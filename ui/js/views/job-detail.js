@@ -135,7 +135,11 @@ export default async function jobDetail(ctx) {
     meta.replaceChildren(...items.filter(Boolean).map(([k, v]) => h("div", null, h("dt", null, k), h("dd", null, v))));
   }
 
+  let detailsKey = "";
   function renderDetails() {
+    const key = JSON.stringify([job.inputs, job.settings, job.checkpoint]);
+    if (key === detailsKey) return;
+    detailsKey = key;
     const block = (title, value, emptyText) => h("div", { class: "stack", style: { gap: "8px" } }, h("h3", null, title),
       value && Object.keys(value).length ? h("pre", { class: "code-block", tabindex: "0", "aria-label": title }, JSON.stringify(value, null, 2)) : h("p", { class: "muted" }, emptyText));
     detailsPanel.replaceChildren(
@@ -145,6 +149,10 @@ export default async function jobDetail(ctx) {
       h("div", { id: "job-checkpoint" }, block("Checkpoint", job.checkpoint, "No checkpoint saved yet. A module saves one with save_checkpoint(); a resumed job starts from it.")));
   }
 
+  // New log lines and progress mean the counts moved: refetch the job, at most every 2 s
+  // (the event stream carries state changes and progress, not every result).
+  const onActivity = scope.throttle(() => { if (isActive(job.status)) reload().catch(() => {}); }, 2000);
+
   // ----- live log -----
   let lastLogId = null;
   const stream = new ReconnectingSocket(() => wsUrl(`/jobs/${encodeURIComponent(id)}/logs/stream`, { after: lastLogId }), {
@@ -152,6 +160,7 @@ export default async function jobDetail(ctx) {
       if (msg.type === "log") {
         if (msg.id !== undefined && msg.id !== null) lastLogId = msg.id;
         logs.push(msg);
+        onActivity();
       } else if (msg.type === "end") {
         stream.finish();
         logs.setLive("ended", `Ended${msg.status ? ` · ${msg.status}` : ""}`);
@@ -176,6 +185,7 @@ export default async function jobDetail(ctx) {
   scope.on(events, "progress", (e) => {
     if (e.detail.id !== id) return;
     job.progress = e.detail.progress;
+    onActivity();
     const bar = progressHost.querySelector(".progress");
     if (bar) updateProgress(bar, job.progress, job.status);
     else renderJob();

@@ -180,16 +180,23 @@ function syncReport(res, onClose) {
   const failed = res.failed || [];
   const skipped = res.skipped || [];
   const label = (item) => (typeof item === "string" ? item : item.id || item.name || item.source || JSON.stringify(item));
-  const section = (title, items, render) => h("div", { class: "stack", style: { gap: "6px" } },
+  const section = (title, items, render) => h("div", { class: "stack", style: { gap: "6px" }, dataset: { report: title.toLowerCase() } },
     h("h3", null, `${title} (${items.length})`),
     items.length ? h("ul", { class: "report-list" }, items.map(render)) : h("span", { class: "muted" }, "None"));
   const kind = failed.length ? "warn" : "ok";
+  const where = res.config_path
+    ? h("p", { class: "muted", style: { fontSize: "13px" } }, res.config_found === false ? "No sources file at " : "Sources from ", h("code", null, res.config_path))
+    : null;
   return h("div", { class: "card", id: "sync-report" },
     h("div", { class: "card-head" },
-      h("h2", null, h("span", { class: "status-line" }, h("span", { class: `dot ${kind}` }), "Sync report")),
+      h("div", { class: "stack", style: { gap: "2px" } },
+        h("h2", null, h("span", { class: "status-line" }, h("span", { class: `dot ${kind}` }), "Sync report")), where),
       button("Dismiss", { small: true, kind: "ghost", onClick: onClose })),
-    h("div", { class: "card-body grid", style: { gridTemplateColumns: "repeat(auto-fit, minmax(200px, 1fr))" } },
-      section("Installed", installed, (m) => h("li", null, ico("check"), h("span", null, label(m)), m.version ? h("span", { class: "version" }, `v${m.version}`) : null)),
-      section("Failed", failed, (f) => h("li", null, h("code", null, label(f.source ? { source: f.source } : f)), h("span", { class: "err" }, f.error || ""))),
-      section("Skipped", skipped, (m) => h("li", null, h("span", null, label(m)), m.reason ? h("span", { class: "muted" }, m.reason) : null))));
+    h("div", { class: "card-body grid", style: { gridTemplateColumns: "repeat(auto-fit, minmax(220px, 1fr))" } },
+      section("Installed", installed, (m) => h("li", null, h("span", { style: { color: "var(--ok)", display: "inline-flex" } }, ico("check")),
+        h("a", { href: `#/modules/${encodeURIComponent(m.id || "")}` }, m.name || label(m)), m.version ? h("span", { class: "version" }, `v${m.version}`) : null)),
+      section("Failed", failed, (f) => h("li", { class: "stack", style: { gap: "2px" } },
+        h("code", { style: { overflowWrap: "anywhere" } }, `${f.source || "?"}${f.module ? ` → ${f.module}` : ""}`),
+        h("span", { class: "err" }, f.error || ""))),
+      section("Skipped", skipped, (m) => h("li", { class: "stack", style: { gap: "2px" } }, h("span", null, label(m)), m.reason ? h("span", { class: "muted", style: { fontSize: "12.5px" } }, m.reason) : null))));
 }
