@@ -74,6 +74,12 @@ export class LogView {
     if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
   }
 
+  pushMany(entries) {
+    if (!entries.length) return;
+    for (const e of entries) this.queue.push(e);
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
+  }
+
   setLive(state, text) {
     this.live.dataset.state = state;
     this.live.textContent = text;

@@ -9,6 +9,8 @@ import { LogView } from "../components/logview.js";
 import { ResultsView } from "../components/results.js";
 import { ReconnectingSocket } from "../socket.js";
 
+const LOG_PAGE = 10_000;
+
 export default async function jobDetail(ctx) {
   const { root, scope, events, params } = ctx;
   let job = await api.get(`/jobs/${encodeURIComponent(params.id)}`, null, scope.signal);
@@ -171,8 +173,27 @@ export default async function jobDetail(ctx) {
       else if (state === "down") logs.setLive("down", "Reconnecting…");
     },
   });
-  stream.start();
   scope.add(() => stream.close());
+  // Stored lines come over REST in big pages (far quicker than one WebSocket message per
+  // line for a long log), then the stream carries on from the last one.
+  backfill()
+    .catch(() => {})
+    .finally(() => { if (!scope.disposed) stream.start(); });
+
+  async function backfill() {
+    let after = 0;
+    for (let i = 0; i < 200; i++) {
+      const page = await api.get(`/jobs/${encodeURIComponent(id)}/logs`, { after, limit: LOG_PAGE }, scope.signal);
+      const entries = page.logs || [];
+      logs.pushMany(entries);
+      if (entries.length) {
+        after = entries[entries.length - 1].id ?? after;
+        lastLogId = after;
+      }
+      if (entries.length < LOG_PAGE || page.next_cursor === null || page.next_cursor === undefined) return;
+      after = page.next_cursor;
+    }
+  }
 
   // ----- live job state -----
   const refreshResults = scope.throttle(() => { if (resultsLoaded) results.maybeRefresh(job.result_count ?? 0); }, 1000);
