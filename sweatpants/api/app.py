@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from sweatpants.api.errors import install_error_handlers
-from sweatpants.api.routes import events, jobs, logs, results, status, ui
+from sweatpants.api.routes import events, jobs, logs, modules, proxy, results, status, ui
 from sweatpants.api.security import SecurityMiddleware
 from sweatpants.config import Settings
 from sweatpants.engine import Engine
@@ -38,24 +38,11 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     )
     app.state.engine = engine
     install_error_handlers(app)
-    for module in (status, jobs, logs, results, events, ui):
+    for module in (status, modules, jobs, logs, results, events, proxy, ui):
         app.include_router(module.router)
-    _include_optional_routers(app)
     ui.mount_ui(app)
     app.add_middleware(SecurityMiddleware, settings=settings)
     return app
-
-
-def _include_optional_routers(app: FastAPI) -> None:
-    """Routers of rooms still being built (modules, proxy/browser); plain imports once landed."""
-    import importlib
-
-    for name in ("modules", "proxy"):
-        try:
-            module = importlib.import_module(f"sweatpants.api.routes.{name}")
-        except ModuleNotFoundError:
-            continue
-        app.include_router(module.router)
 
 
 def write_daemon_file(settings: Settings) -> None:

@@ -1,7 +1,7 @@
 """Where a job's runner executes. The scheduler only sees the `Executor` / `RunHandle` pair.
 
-`local` runs each job in a child process of this machine (a fork of a warm fork server where
-the OS has one). Other executors (a cluster) implement the same two protocols and speak the
+`local` runs each job in a child process of this machine (taken from a small pool of warm,
+already-imported runners). Other executors (a cluster) implement the same two protocols and speak the
 same message stream.
 """
 

@@ -16,8 +16,8 @@ import json
 import logging
 import time
 import uuid
-from functools import partial
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from sweatpants.config import Settings
@@ -37,6 +37,7 @@ MIN_PREFIX = 8
 MAX_WRITES_IN_FLIGHT = 4
 PROGRESS_EVENT_SECONDS = 0.5
 KILL_AFTER_TERM_SECONDS = 3.0
+DRAIN_SECONDS = 10.0  # after the process ends, time allowed to read what it left in the pipe
 
 
 class ModuleLookup(Protocol):
@@ -195,6 +196,11 @@ class JobManager:
         if not self._accepting:
             raise Unavailable("the daemon is shutting down and takes no new jobs")
         installed = self._modules.get(module_id)
+        if getattr(installed, "requirements_pending", False):
+            raise Conflict(
+                f"module {module_id!r} has a requirements.txt that is not installed yet; "
+                "install it with POST /modules/reload (sweatpants module reload)"
+            )
         manifest = installed.manifest
         clean_inputs = manifest.coerce_inputs(inputs or {})
         clean_settings = manifest.coerce_settings(settings or {})
@@ -317,8 +323,15 @@ class JobManager:
             )
         if active.stop_reason is not None:
             self._begin_stop(active)
-        await self._pump(active, handle)
+        pump = asyncio.ensure_future(self._pump(active, handle))
         exit_info = await handle.wait()
+        try:
+            await asyncio.wait_for(asyncio.shield(pump), DRAIN_SECONDS)
+        except TimeoutError:  # something the module started still holds the pipe open
+            pump.cancel()
+            await self._system_log(
+                active.id, "WARNING", "the job's output stayed open after its process ended"
+            )
         await self._finish(active, exit_info)
 
     async def _pump(self, active: ActiveJob, handle: RunHandle) -> None:

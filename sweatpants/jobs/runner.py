@@ -8,6 +8,7 @@ process ends at once, so a restarted daemon can resume the job without a twin ru
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import importlib.util
 import inspect
@@ -22,7 +23,7 @@ import time
 import traceback
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, BinaryIO
 
 from sweatpants.jobs import protocol
 from sweatpants.sdk import runtime
@@ -161,11 +162,10 @@ class _LogHandler(logging.Handler):
         self._context.log_now(self.format(record), record.levelname)
 
 
-def _watch_control(fd: int, context: RunnerContext) -> None:
-    with os.fdopen(fd, "rb", buffering=0) as stream:
-        for line in stream:
-            if line == protocol.CANCEL:
-                context.cancelled.set()
+def _watch_control(stream: BinaryIO, context: RunnerContext) -> None:
+    for line in stream:
+        if line == protocol.CANCEL:
+            context.cancelled.set()
     os._exit(EXIT_DAEMON_GONE)  # the daemon is gone: do not run on unsupervised
 
 
@@ -231,13 +231,13 @@ async def _run_module(spec: protocol.JobSpec, context: RunnerContext, channel: C
         flusher.cancel()
 
 
-def child_main(spec_data: dict[str, Any], out_fd: int, ctrl_fd: int) -> None:
-    """Entry point of a job process. Never returns: exits 0 on success, 1 on error."""
+def child_main(spec_data: dict[str, Any], out_fd: int, control: BinaryIO) -> None:
+    """Run one job in this process. Never returns: exits 0 on success, 1 on error."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in the daemon's terminal is the daemon's
     spec = protocol.JobSpec(**spec_data)
     channel = Channel(out_fd)
     context = RunnerContext(spec.job_id, channel)
-    threading.Thread(target=_watch_control, args=(ctrl_fd, context), daemon=True).start()
+    threading.Thread(target=_watch_control, args=(control, context), daemon=True).start()
     runtime.activate(
         runtime.JobRuntime(spec.job_id, spec.module_id, runtime.Services(**spec.services))
     )
@@ -261,9 +261,22 @@ def child_main(spec_data: dict[str, Any], out_fd: int, ctrl_fd: int) -> None:
     os._exit(code)
 
 
-def process_entry(spec_data: dict[str, Any], out_conn: Any, ctrl_conn: Any) -> None:
-    """`multiprocessing` target: take the raw pipe fds from the connections and run the job."""
-    out_fd, ctrl_fd = os.dup(out_conn.fileno()), os.dup(ctrl_conn.fileno())
-    out_conn.close()
-    ctrl_conn.close()
-    child_main(spec_data, out_fd, ctrl_fd)
+def main(argv: list[str] | None = None) -> None:
+    """`python -m sweatpants.jobs.runner --messages-fd N --control-fd M`: a warm runner.
+
+    Imported and ready before any job exists; the first line on the control pipe is the job
+    spec (JSON). Ends without running anything if the pipe closes first.
+    """
+    parser = argparse.ArgumentParser(prog="sweatpants-job-runner")
+    parser.add_argument("--messages-fd", type=int, required=True)
+    parser.add_argument("--control-fd", type=int, required=True)
+    args = parser.parse_args(argv)
+    control = os.fdopen(args.control_fd, "rb")
+    line = control.readline()
+    if not line.strip():
+        os._exit(0)  # the daemon no longer needs this runner
+    child_main(json.loads(line), args.messages_fd, control)
+
+
+if __name__ == "__main__":
+    main()
