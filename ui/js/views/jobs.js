@@ -26,7 +26,7 @@ export default async function jobs(ctx) {
   const tableCard = h("section", { class: "card", "aria-label": "Jobs" },
     h("div", { class: "table-wrap" }, h("table", { class: "table", id: "jobs-table" },
       h("thead", null, h("tr", null,
-        h("th", null, "Module"), h("th", null, "Status"), h("th", null, "Started"), h("th", null, "Duration"),
+        h("th", null, "Module"), h("th", null, "Status"), h("th", null, "Started"),
         h("th", { class: "num" }, "Results"), h("th", { class: "col-progress" }, "Progress"), h("th", null, h("span", { class: "sr-only" }, "Actions")))),
       tbody)),
     pager);
@@ -77,7 +77,7 @@ export default async function jobs(ctx) {
     }
     if (!existing) {
       const what = status === "all" ? "No jobs yet" : `No ${status} jobs`;
-      tbody.append(h("tr", { class: "empty-row" }, h("td", { colspan: "7" }, empty(what, "Start one from the Modules page.", "list"))));
+      tbody.append(h("tr", { class: "empty-row" }, h("td", { colspan: "6" }, empty(what, "Start one from the Modules page.", "list"))));
     }
   }
 
@@ -143,8 +143,9 @@ function jobRow(job) {
       h("a", { class: "cell-main nowrap", href: `#/jobs/${job.id}`, onclick: (e) => e.stopPropagation() }, job.module_id || job.module),
       h("div", { class: "cell-sub mono" }, shortId(job.id))),
     h("td", null, badge(job.status)),
-    h("td", { class: "nowrap", title: timeFull(job.started_at || job.created_at) }, timeShort(job.started_at || job.created_at)),
-    h("td", null, liveDuration(job)),
+    h("td", { class: "nowrap" },
+      h("div", { title: timeFull(job.started_at || job.created_at) }, timeShort(job.started_at || job.created_at)),
+      h("div", { class: "cell-sub", title: "Duration" }, liveDuration(job))),
     h("td", { class: "num" }, num(job.result_count ?? 0)),
     h("td", { class: "col-progress", style: { minWidth: "150px" } }, active || job.progress ? progressBar(job.progress, { status: job.status }) : h("span", { class: "muted" }, "—")),
     h("td", { class: "actions" }, stopBtn));
