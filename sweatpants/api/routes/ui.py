@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -21,9 +23,18 @@ async def index() -> Response:
     return FileResponse(page, headers={"Cache-Control": "no-cache"})
 
 
+class RevalidatedFiles(StaticFiles):
+    """Static files a browser must revalidate (cheap, by ETag), so upgrades never show old JS."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
 def mount_ui(app: FastAPI) -> None:
     try:
         directory = ui_dir()
     except Unavailable:
         return  # `/` explains what is missing
-    app.mount("/ui", StaticFiles(directory=directory), name="ui")
+    app.mount("/ui", RevalidatedFiles(directory=directory), name="ui")
