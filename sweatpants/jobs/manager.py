@@ -24,7 +24,8 @@ from sweatpants.config import Settings
 from sweatpants.errors import Ambiguous, Conflict, InvalidInput, NotFound, Unavailable
 from sweatpants.events import EventBus
 from sweatpants.jobs import protocol
-from sweatpants.jobs.executor import Executor, Exit, RunHandle
+from sweatpants.jobs.executor import Exit, LaunchError, RunHandle
+from sweatpants.jobs.executors import Executors
 from sweatpants.jobs.models import JobStatus, human_duration, iso, job_to_api, parse_duration
 from sweatpants.store import Store
 from sweatpants.store import jobs as job_sql
@@ -37,6 +38,7 @@ MIN_PREFIX = 8
 MAX_WRITES_IN_FLIGHT = 4
 PROGRESS_EVENT_SECONDS = 0.5
 KILL_AFTER_TERM_SECONDS = 3.0
+MAX_LOST_RUNNER_RESUMES = 3  # per job and daemon run: a runner whose machine went away
 DRAIN_SECONDS = 10.0  # after the process ends, time allowed to read what it left in the pipe
 
 
@@ -60,9 +62,11 @@ class ActiveJob:
     traceback: str | None = None
     done: bool = False
     progress: dict[str, Any] | None = None
+    log_count: int = 0
     progress_published: float = 0.0
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
     escalation: asyncio.Task[None] | None = None
+    requeue: bool = False  # its runner was lost; run it again from its checkpoint
 
 
 class JobManager:
@@ -72,14 +76,15 @@ class JobManager:
         store: Store,
         modules: ModuleLookup,
         events: EventBus,
-        executor: Executor,
+        executors: Executors,
         services: dict[str, Any],
     ) -> None:
         self._settings = settings
         self._store = store
         self._modules = modules
         self._events = events
-        self._executor = executor
+        self._executors = executors
+        self._lost_runners: collections.Counter[str] = collections.Counter()
         self._services = services
         self._queue: collections.OrderedDict[str, str] = collections.OrderedDict()  # id → module
         self._active: dict[str, ActiveJob] = {}
@@ -91,7 +96,7 @@ class JobManager:
     # ---- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self._executor.start()
+        await self._executors.start()
         interrupted = await self._store.read(lambda c: job_sql.with_status(c, ["running"]))
         for row in interrupted:
             job_id: str = row["id"]
@@ -127,7 +132,7 @@ class JobManager:
         await self._wait_active(KILL_AFTER_TERM_SECONDS)
         for task in list(self._tasks):
             task.cancel()
-        await self._executor.close()
+        await self._executors.close()
 
     async def _wait_active(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -192,6 +197,7 @@ class JobManager:
         inputs: dict[str, Any] | None,
         settings: dict[str, Any] | None,
         max_duration: str | None,
+        executor: str | None = None,
     ) -> dict[str, Any]:
         if not self._accepting:
             raise Unavailable("the daemon is shutting down and takes no new jobs")
@@ -205,6 +211,7 @@ class JobManager:
         clean_inputs = manifest.coerce_inputs(inputs or {})
         clean_settings = manifest.coerce_settings(settings or {})
         max_seconds = parse_duration(max_duration) if max_duration else None
+        executor_name = self._executors.check(executor)
         job_id = str(uuid.uuid4())
         row = {
             "id": job_id,
@@ -215,7 +222,7 @@ class JobManager:
             "max_duration": max_duration,
             "max_seconds": max_seconds,
             "created_at": time.time(),
-            "executor": self._executor.name,
+            "executor": executor_name,
         }
         await self._store.write(lambda c: job_sql.insert(c, row), jobs=[job_id])
         self._counts[JobStatus.PENDING.value] += 1
@@ -274,6 +281,8 @@ class JobManager:
             if active.escalation is not None:
                 active.escalation.cancel()
             self._active.pop(active.id, None)
+            if active.requeue:
+                self._queue[active.id] = active.module_id
             self._schedule()
 
     async def _launch_and_supervise(self, active: ActiveJob) -> None:
@@ -282,6 +291,7 @@ class JobManager:
             return
         active.module_id = row["module_id"]
         active.next_seq = row["result_count"]
+        active.log_count = row["log_count"]
         now = time.time()
         deadline = row["deadline_at"] or (
             now + row["max_seconds"] if row["max_seconds"] is not None else None
@@ -307,7 +317,14 @@ class JobManager:
             checkpoint=json.loads(row["checkpoint"]) if row["checkpoint"] else None,
             services=dict(self._services),
         )
-        handle = await self._executor.launch(spec)
+        try:
+            executor = await self._executors.ready(row["executor"])
+            handle = await executor.launch(spec)
+        except LaunchError as exc:
+            active.error = exc.detail
+            await self._system_log(active.id, "ERROR", f"could not start the job: {exc.detail}")
+            await self._finish(active, Exit(code=None))
+            return
         active.handle = handle
         active.started_at = row["started_at"] or now
         await self._store.write(
@@ -369,7 +386,9 @@ class JobManager:
                 active.error, active.traceback = message[1], message[2]
                 logs.append((time.time(), "ERROR", f"job failed: {message[1]}"))
         if progress is not None:
-            self._note_progress(active, *progress)
+            active.progress = {"done": progress[0], "total": progress[1]}
+        active.log_count += len(logs)
+        self._publish_progress(active)
         job_id = active.id
 
         def write(conn: Any) -> None:
@@ -386,12 +405,20 @@ class JobManager:
 
         return write
 
-    def _note_progress(self, active: ActiveJob, done: float, total: float | None) -> None:
-        active.progress = {"done": done, "total": total}
+    def _publish_progress(self, active: ActiveJob) -> None:
+        """A throttled `progress` event: the progress bar and the result and log counts."""
         now = time.monotonic()
         if now - active.progress_published >= PROGRESS_EVENT_SECONDS:
             active.progress_published = now
-            self._events.publish({"type": "progress", "id": active.id, "progress": active.progress})
+            self._events.publish(
+                {
+                    "type": "progress",
+                    "id": active.id,
+                    "progress": active.progress,
+                    "result_count": active.next_seq,
+                    "log_count": active.log_count,
+                }
+            )
 
     # ---- stopping --------------------------------------------------------------------------
 
@@ -431,6 +458,11 @@ class JobManager:
                 active.id, "INFO", "the daemon is stopping; this job will resume on its next start"
             )
             return  # the row stays `running`, which is what start() resumes
+        if exit_info.resume and active.stop_reason is None and not active.done:
+            self._lost_runners[active.id] += 1
+            if self._lost_runners[active.id] <= MAX_LOST_RUNNER_RESUMES:
+                await self._resume_lost(active, exit_info.describe())
+                return
         error, traceback = None, None
         if active.stop_reason is not None:
             status = JobStatus.STOPPED
@@ -447,6 +479,21 @@ class JobManager:
         await self._finish_row(
             active.id, status, previous, error=error, traceback=traceback, exit_code=exit_info.code
         )
+
+    async def _resume_lost(self, active: ActiveJob, reason: str) -> None:
+        """Put a job whose runner was lost back in the queue, from its last checkpoint."""
+        row = await self._store.read(lambda c: job_sql.get(c, active.id))
+        dropped = (row["result_count"] - row["checkpoint_seq"]) if row is not None else 0
+        await self._store.write(partial(job_sql.prepare_resume, job_id=active.id), jobs=[active.id])
+        await self._system_log(
+            active.id,
+            "WARNING",
+            f"{reason}; resuming from its last checkpoint"
+            + (f" (dropping {dropped} results recorded after it)" if dropped else ""),
+        )
+        self._move_count(JobStatus.RUNNING, JobStatus.PENDING)
+        active.requeue = True
+        await self._publish(active.id)
 
     async def _finish_row(
         self,
