@@ -9,8 +9,10 @@ Screenshots land in the test's tmp dir (`screens/`). Launch time and memory are 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -23,6 +25,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from sweatpants.desktop.backend import missing_qt_libraries
 from sweatpants.desktop.icons import BACKGROUND, TrayState
 from tests.support.daemon import RunningDaemon, alive, descendants, free_port
 from tests.support.modules import write_module
@@ -46,6 +49,33 @@ TRAY_PREFIX = "Sweatpants:"
 TOKEN = "desk-token-4711"
 
 
+GUI_INSTALL = (
+    "apt-get install -y libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0 "
+    "gir1.2-ayatanaappindicator3-0.1 libxcb-icccm4 libxcb-keysyms1 && "
+    "pip install -e '.[gui]'"
+)
+
+
+def require_gui_stack(backend: str) -> None:
+    """Fail loudly, with the install line, when the app could only run headless here."""
+    problems = []
+    if importlib.util.find_spec("PyQt6.QtWebEngineWidgets") is None:
+        problems.append("PyQt6-WebEngine (pywebview[qt]) is not installed")
+    missing = missing_qt_libraries({"DISPLAY": ":0"})
+    if missing:
+        problems.append(f"Qt's X11 libraries are missing ({' '.join(missing)})")
+    try:
+        import gi
+
+        gi.require_version("Gtk", "3.0")
+        if backend == "appindicator":
+            gi.require_version("AyatanaAppIndicator3", "0.1")
+    except (ImportError, ValueError) as exc:
+        problems.append(f"PyGObject or a GI typelib is missing ({exc})")
+    if problems:
+        raise RuntimeError(f"desktop test cannot run: {'; '.join(problems)}. {GUI_INSTALL}")
+
+
 @pytest.fixture
 def xdisplay(tmp_path: Path) -> Iterator[XDisplay]:
     display = start_xdisplay(tmp_path / "x", width=1600, height=1000)
@@ -56,8 +86,11 @@ def xdisplay(tmp_path: Path) -> Iterator[XDisplay]:
 class App:
     """The app under test: `dbus-run-session -- python -m sweatpants app` on a display."""
 
-    def __init__(self, xd: XDisplay, data_dir: Path, port: int, log_path: Path) -> None:
+    def __init__(
+        self, xd: XDisplay, data_dir: Path, port: int, log_path: Path, backend: str
+    ) -> None:
         self.xd = xd
+        self.backend = backend
         self.data_dir = data_dir
         self.port = port
         self.log_path = log_path
@@ -75,6 +108,7 @@ class App:
             SWEATPANTS_STOP_GRACE_SECONDS="2",
             SWEATPANTS_API_AUTH_TOKEN=TOKEN,  # the window must hand it to the dashboard
             XDG_CONFIG_HOME=str(self.data_dir.parent / "config"),
+            PYSTRAY_BACKEND=self.backend,
             PYTHONUNBUFFERED="1",
         )
         return self.xd.env(env)
@@ -192,15 +226,23 @@ def dashboard_rendered(xd: XDisplay, path: Path) -> Window | None:
 
 
 def tray_icon(xd: XDisplay) -> Window | None:
-    for icon in xd.tray_children():
+    """The docked icon: the window named by its title (AppIndicator's X11 fallback names it
+    after the title), else the innermost window docked in the tray (GTK status icon)."""
+    docked = xd.tray_children()
+    for icon in docked:
         if icon.name.startswith(TRAY_PREFIX):
             return icon
-    return None
+    return docked[-1] if docked else None
 
 
-def tray_title(xd: XDisplay) -> str:
+def tray_title(xd: XDisplay, app: App) -> str:
+    """The icon's title (its tooltip): from X when the backend names the icon window after
+    it, else from the app's log line for the latest tray change."""
     icon = tray_icon(xd)
-    return icon.name if icon else ""
+    if icon is not None and icon.name.startswith(TRAY_PREFIX):
+        return icon.name
+    titles = re.findall(r"tray state=\w+ title='([^']*)'", app.log())
+    return titles[-1] if titles else ""
 
 
 def icon_state(xd: XDisplay, screens: Path, name: str) -> TrayState | None:
@@ -263,13 +305,17 @@ def write_modules(modules_dir: Path) -> None:
     write_module(modules_dir, "boom", RAISES)
 
 
-def test_tray_app(xdisplay: XDisplay, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["appindicator", "gtk"])
+def test_tray_app(xdisplay: XDisplay, tmp_path: Path, backend: str) -> None:
+    """`appindicator` is what GNOME/KDE users get (on X11 without an indicator host it
+    falls back to an XEmbed icon); `gtk` is the plain XEmbed status icon (XFCE, MATE...)."""
+    require_gui_stack(backend)
     xd = xdisplay
     screens = tmp_path / "screens"
     screens.mkdir()
     data_dir = tmp_path / "data"
     write_modules(data_dir / "modules")
-    app = App(xd, data_dir, free_port(), tmp_path / "app.log")
+    app = App(xd, data_dir, free_port(), tmp_path / "app.log", backend)
     started = time.monotonic()
     app.start()
     try:
@@ -297,7 +343,8 @@ def scenario(app: App, xd: XDisplay, screens: Path, started: float) -> None:
     xd.screenshot(screens / "01-launched.png")
     assert xd.window_pid(window.wid) == app.app_pid()
     wait_for("the tray icon to dock", lambda: tray_icon(xd), timeout=30)
-    assert tray_title(xd) == "Sweatpants: Idle (0 running)"
+    idle = "Sweatpants: Idle (0 running)"
+    wait_for("the idle title", lambda: tray_title(xd, app) == idle, timeout=15)
     assert icon_state(xd, screens, "02-idle") is TrayState.IDLE
     client = httpx.Client(
         base_url=app.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
@@ -339,14 +386,14 @@ def scenario(app: App, xd: XDisplay, screens: Path, started: float) -> None:
     slow = client.post(
         "/jobs", json={"module_id": "slow", "inputs": {"n": 100000, "every": 5, "delay": 0.05}}
     ).json()["id"]
-    wait_for("the tray title to count the job", lambda: "1 running" in tray_title(xd), 30)
+    wait_for("the tray title to count the job", lambda: "1 running" in tray_title(xd, app), 30)
     wait_for(
         "the running look",
         lambda: icon_state(xd, screens, "07-running") is TrayState.RUNNING,
         timeout=15,
     )
     boom = client.post("/jobs", json={"module_id": "boom"}).json()["id"]
-    wait_for("the failure in the title", lambda: "1 failed" in tray_title(xd), timeout=30)
+    wait_for("the failure in the title", lambda: "1 failed" in tray_title(xd, app), timeout=30)
     wait_for(
         "the failed look",
         lambda: icon_state(xd, screens, "08-failed") is TrayState.FAILED,
@@ -354,6 +401,7 @@ def scenario(app: App, xd: XDisplay, screens: Path, started: float) -> None:
     )
     assert client.get(f"/jobs/{boom}").json()["status"] == "failed"
     assert "tray state=failed" in app.log()
+    assert f"backend pystray._{app.backend}" in app.log()
     # The failure was announced through the session's notification service.
     wait_for(
         "a notification about the failed job",
@@ -384,8 +432,8 @@ def scenario(app: App, xd: XDisplay, screens: Path, started: float) -> None:
     check_alive()
     assert json.loads(daemon_file.read_text())["pid"] == app.app_pid()
     # Looking at the dashboard clears the failed look; the slow job still runs.
-    wait_for("the running look after a look", lambda: "failed" not in tray_title(xd), 15)
-    assert "1 running" in tray_title(xd)
+    wait_for("the running look after a look", lambda: "failed" not in tray_title(xd, app), 15)
+    assert "1 running" in tray_title(xd, app)
     checkpointed = client.get(f"/jobs/{slow}").json()
     assert checkpointed["status"] == "running"
 

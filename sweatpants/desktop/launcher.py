@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"sweatpants: {exc.detail}")
         return EXIT_ERROR
     _setup_logging(settings)
+    log.info("desktop: starting (pid %d, data %s)", os.getpid(), settings.data_dir)
     lock = InstanceLock(desktop_dir(settings.data_dir) / "app.lock")
     if not lock.acquire():
         return _show_running_app(settings)
