@@ -371,7 +371,7 @@ def scenario(app: App, xd: XDisplay, screens: Path, started: float) -> None:
     wait_for(
         "the window to come back",
         lambda: dashboard_rendered(xd, screens / "05-reopened.png"),
-        timeout=20,
+        timeout=40,
     )
 
     # 4. "Start at login" (third item; keyboard: the status line is skipped) writes the entry.
@@ -427,7 +427,7 @@ def scenario(app: App, xd: XDisplay, screens: Path, started: float) -> None:
     wait_for(
         "the window shown by the second launch",
         lambda: dashboard_rendered(xd, screens / "09-second-launch.png"),
-        timeout=20,
+        timeout=40,
     )
     check_alive()
     assert json.loads(daemon_file.read_text())["pid"] == app.app_pid()
