@@ -1,9 +1,9 @@
 """Running from a standalone (PyInstaller) build, where there is no `python` to start.
 
 A frozen app's `sys.executable` is the app itself, so `sys.executable -m pip` would start a
-second Sweatpants instead of pip. Job processes are fine (multiprocessing re-enters the app
-through `multiprocessing.freeze_support()`, see packaging/pyinstaller/entry.py); installing a
-module's `requirements.txt` is the one place that needs a real interpreter.
+second Sweatpants instead of pip. Job runners are fine (the app's entry point,
+packaging/pyinstaller/entry.py, recognises the runner's arguments); installing a module's
+`requirements.txt` is the one place that needs a real interpreter.
 """
 
 from __future__ import annotations

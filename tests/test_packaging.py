@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -115,17 +116,12 @@ class ServedDaemon:
     ) -> tuple[dict[str, object], list[dict[str, object]]]:
         """Run the bundled `hello` module and wait for it; its final job and results.
 
-        The daemon offers `hello` on first start; when it has not, install the copy that
-        shipped in the package (`shipped_hello`) through the API.
+        The daemon installs `hello` from the copy shipped in the package on first start.
         """
-        assert (shipped_hello / "module.json").is_file(), shipped_hello
+        shipped = json.loads((shipped_hello / "module.json").read_text())
         modules = self.client.get("/modules").json()["modules"]
-        if "hello" not in {module["id"] for module in modules}:
-            print("hello was not installed on first start: installing the shipped copy")
-            installed = self.client.post(
-                "/modules/install", json={"source_path": str(shipped_hello)}
-            )
-            assert installed.status_code in (200, 201), (installed.text, self.log())
+        assert "hello" in {module["id"] for module in modules}, (modules, self.log())
+        assert self.client.get("/modules/hello").json()["version"] == shipped["version"]
         started = self.client.post(
             "/jobs",
             json={
@@ -153,7 +149,8 @@ class ServedDaemon:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, 9)
                 self.process.wait(timeout=5)
-        # Job processes and the fork server live in the daemon's session: leave none behind.
+        # Job runners live in their own sessions and end when the daemon closes their pipes;
+        # anything left in the daemon's session goes too.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, 9)
 

@@ -1,9 +1,9 @@
 """The standalone (PyInstaller) app: built on this machine, it serves and runs jobs.
 
 The build here is the headless variant (`scripts/build-app --gui none --no-browser`, about a
-minute): it exercises everything a frozen app has to get right for jobs (re-entry through
-`multiprocessing.freeze_support()`, the fork server, the shipped ui/assets/examples, the whole
-standard library for modules, pip through a real Python). The full desktop build (Qt WebEngine
+minute or two): it exercises everything a frozen app has to get right for jobs (job runners
+re-entering the app's own executable, the shipped ui/assets/examples, the whole standard
+library for modules, pip through a real Python, the user's LD_LIBRARY_PATH for children). The full desktop build (Qt WebEngine
 and Playwright) takes longer and is made by `scripts/build-app` alone; point
 SWEATPANTS_TEST_FROZEN_APP at any built app folder to run these tests against it instead.
 """

@@ -12,10 +12,22 @@ to a multiprocessing helper.
 
 def _restore() -> None:
     import os
+    import sys
 
     original = os.environ.pop("LD_LIBRARY_PATH_ORIG", None)
-    if original is not None:
-        os.environ["LD_LIBRARY_PATH"] = original
+    value = original if original is not None else os.environ.get("LD_LIBRARY_PATH", "")
+    # A copy of the app started by the app itself inherits the already restored value and
+    # gets no _ORIG: keep the user's entries, drop only those inside this bundle.
+    bundle = os.path.realpath(getattr(sys, "_MEIPASS", "") or os.path.dirname(sys.executable))
+    kept = [
+        entry
+        for entry in value.split(os.pathsep)
+        if entry
+        and os.path.realpath(entry) != bundle
+        and not os.path.realpath(entry).startswith(bundle + os.sep)
+    ]
+    if kept:
+        os.environ["LD_LIBRARY_PATH"] = os.pathsep.join(kept)
     else:
         os.environ.pop("LD_LIBRARY_PATH", None)
 
