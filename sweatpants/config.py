@@ -146,6 +146,12 @@ OPTIONS: tuple[Option, ...] = (
         "a positive number of seconds",
     ),
     Option("executor", _executor, "Where jobs run: local child processes or ray.", "local or ray"),
+    Option(
+        "ray_address",
+        _text,
+        "The Ray cluster for the ray executor: host:port of its head (GCS), or `auto`.",
+        "an address like 10.0.0.5:6379",
+    ),
 )
 
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
@@ -174,6 +180,7 @@ class Settings:
     stop_grace_seconds: float = 5.0
     ws_ping_seconds: float = 30.0
     executor: str = "local"
+    ray_address: str = ""
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:

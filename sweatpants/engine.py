@@ -15,6 +15,7 @@ from sweatpants.capabilities.service import Capabilities
 from sweatpants.config import Settings
 from sweatpants.events import CommitSignal, EventBus
 from sweatpants.jobs.executor import Executor
+from sweatpants.jobs.executors import Executors
 from sweatpants.jobs.local import LocalExecutor
 from sweatpants.jobs.manager import JobManager
 from sweatpants.modules.example import ensure_example_installed
@@ -35,8 +36,18 @@ def job_services(settings: Settings) -> dict[str, Any]:
     }
 
 
-def make_executor(settings: Settings) -> Executor:
-    return LocalExecutor()
+def make_ray_executor(settings: Settings) -> Executor:
+    from sweatpants.jobs.ray.executor import RayExecutor  # Ray itself runs in a bridge process
+
+    return RayExecutor(settings)
+
+
+def make_executors(settings: Settings) -> Executors:
+    """`local` and `ray` by name, the default from SWEATPANTS_EXECUTOR (see docs/scale-out.md)."""
+    return Executors(
+        {"local": LocalExecutor, "ray": lambda: make_ray_executor(settings)},
+        default=settings.executor,
+    )
 
 
 class Engine:
@@ -48,9 +59,9 @@ class Engine:
         self.store = Store(settings.database_path, on_commit=self.commits.committed)
         self.modules = ModuleRegistry(settings)
         self.events = EventBus()
-        self.executor = make_executor(settings)
+        self.executors = make_executors(settings)
         self.jobs = JobManager(
-            settings, self.store, self.modules, self.events, self.executor, job_services(settings)
+            settings, self.store, self.modules, self.events, self.executors, job_services(settings)
         )
         self.started_at = time.time()
         # Extra sections of /status (e.g. "proxy", "browser"), each a cheap callable.
@@ -59,6 +70,17 @@ class Engine:
         self.capabilities = Capabilities(settings)
         self.status_providers["proxy"] = self.capabilities.proxy_status
         self.status_providers["browser"] = self.capabilities.browser_status
+        if settings.executor == "ray" or settings.ray_address:
+            self.status_providers["ray"] = self.ray_status
+
+    def ray_status(self) -> dict[str, Any]:
+        """The Ray cluster as the executor last saw it: nodes, CPUs, free CPUs."""
+        executor = self.executors.built("ray")
+        status = getattr(executor, "status", None)
+        if status is None:
+            return {"address": self.settings.ray_address or "auto", "connected": False}
+        result: dict[str, Any] = status()
+        return result
 
     async def start(self) -> None:
         self.started_at = time.time()

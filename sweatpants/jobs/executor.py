@@ -11,17 +11,27 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sweatpants.errors import Unavailable
 from sweatpants.jobs.protocol import JobSpec
 
 
 @dataclass(frozen=True)
 class Exit:
-    """How a runner ended: exit code, or the signal that killed it, in words."""
+    """How a runner ended: exit code, or the signal that killed it, in words.
+
+    `reason` replaces the description when the executor knows better (a cluster node died);
+    `resume` says the runner was lost for reasons outside the job (its machine went away),
+    so the scheduler may run it again from its last checkpoint.
+    """
 
     code: int | None
     signal_name: str | None = None
+    reason: str | None = None
+    resume: bool = False
 
     def describe(self) -> str:
+        if self.reason:
+            return self.reason
         if self.signal_name:
             return f"the job process was killed by {self.signal_name}"
         return f"the job process exited with code {self.code}"
@@ -49,6 +59,10 @@ class RunHandle(Protocol):
     async def wait(self) -> Exit:
         """Wait for the runner to end."""
         ...
+
+
+class LaunchError(Unavailable):
+    """The executor could not start the job's runner (say why: the job fails with it)."""
 
 
 class Executor(Protocol):

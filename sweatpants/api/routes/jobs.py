@@ -24,6 +24,7 @@ class JobRequest(BaseModel):
     inputs: dict[str, Any] | None = None
     settings: dict[str, Any] | None = None
     max_duration: str | None = Field(default=None, max_length=40)
+    executor: str | None = Field(default=None, max_length=40)  # local or ray; default: settings
 
 
 @router.get("/jobs")
@@ -56,7 +57,11 @@ async def list_jobs(
 @router.post("/jobs")
 async def start_job(request: JobRequest, engine: Engine = Depends(get_engine)) -> dict[str, Any]:
     return await engine.jobs.submit(
-        request.module_id, request.inputs, request.settings, request.max_duration
+        request.module_id,
+        request.inputs,
+        request.settings,
+        request.max_duration,
+        executor=request.executor,
     )
 
 

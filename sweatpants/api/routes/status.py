@@ -27,7 +27,7 @@ async def status(engine: Engine = Depends(get_engine)) -> dict[str, Any]:
         "module_count": engine.modules.count(),
         "jobs": engine.jobs.running(),
         "counts": engine.jobs.counts(),
-        "executor": engine.executor.name,
+        "executor": engine.executors.default,
         "max_running_jobs": engine.settings.max_running_jobs,
     }
     for name, provider in engine.status_providers.items():

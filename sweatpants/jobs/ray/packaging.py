@@ -1,0 +1,78 @@
+"""A job's Ray runtime_env: the module's folder, this sweatpants, the module's requirements.
+
+Ray accepts local folders in a runtime_env only for a whole driver (`ray.init`); for one
+actor it wants package URIs. So the folders are packed and uploaded to the cluster's GCS with
+the very functions `ray.init` uses (content-addressed: an unchanged folder is not sent
+twice), and the actor gets `gcs://` URIs: `working_dir` for the module (the actor's cwd and
+first on its path), `py_modules` for the `sweatpants` package the runner needs (the daemon's
+own version, so both sides speak the same protocol), and `pip` for its requirements.txt
+(Ray builds a virtualenv per distinct set on each node and caches it).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import sweatpants
+from sweatpants.modules.requirements import requirements_text
+
+MODULE_EXCLUDES = ["__pycache__", "*.pyc", ".git"]
+PACKAGE_EXCLUDES = ["__pycache__", "*.pyc"]
+
+log = logging.getLogger(__name__)
+
+
+def requirement_lines(text: str) -> list[str]:
+    """requirements.txt as Ray's `pip` list (option lines such as --find-links kept)."""
+    lines = []
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if line and not line.startswith("#"):
+            lines.append(line)
+    return lines
+
+
+def _upload(function: Any, runtime_env: dict[str, Any], scratch: str) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"scratch_dir": scratch, "logger": log}
+    if "include_gitignore" in inspect.signature(function).parameters:
+        kwargs["include_gitignore"] = False
+    result: dict[str, Any] = function(runtime_env, **kwargs)
+    return result
+
+
+class Packages:
+    """Uploads folders for runtime_envs (runs in the bridge, which is a Ray driver)."""
+
+    def __init__(self) -> None:
+        self._scratch = tempfile.mkdtemp(prefix="sweatpants-ray-")
+        self._sweatpants_uri: str | None = None
+
+    def _sweatpants(self) -> str:
+        if self._sweatpants_uri is None:
+            from ray._private.runtime_env.py_modules import upload_py_modules_if_needed
+
+            package_dir = str(Path(sweatpants.__file__).parent)
+            env = {"py_modules": [package_dir], "excludes": PACKAGE_EXCLUDES}
+            uploaded = _upload(upload_py_modules_if_needed, env, self._scratch)
+            self._sweatpants_uri = uploaded["py_modules"][0]
+        return self._sweatpants_uri
+
+    def runtime_env(self, spec: dict[str, Any]) -> dict[str, Any]:
+        from ray._private.runtime_env.working_dir import upload_working_dir_if_needed
+
+        module_dir = spec["module_dir"]
+        env = {"working_dir": module_dir, "excludes": MODULE_EXCLUDES}
+        uploaded = _upload(upload_working_dir_if_needed, env, self._scratch)
+        runtime_env: dict[str, Any] = {
+            "working_dir": uploaded["working_dir"],
+            "py_modules": [self._sweatpants()],
+            "env_vars": {"PYTHONUNBUFFERED": "1"},
+        }
+        text = requirements_text(Path(module_dir))
+        if text is not None:
+            runtime_env["pip"] = {"packages": requirement_lines(text), "pip_check": False}
+        return runtime_env
