@@ -202,7 +202,9 @@ class JobManager:
         if not self._accepting:
             raise Unavailable("the daemon is shutting down and takes no new jobs")
         installed = self._modules.get(module_id)
-        if getattr(installed, "requirements_pending", False):
+        executor_name = self._executors.check(executor)
+        # A cluster installs requirements itself (Ray's runtime_env); only local jobs need them here.
+        if executor_name == "local" and getattr(installed, "requirements_pending", False):
             raise Conflict(
                 f"module {module_id!r} has a requirements.txt that is not installed yet; "
                 "install it with POST /modules/reload (sweatpants module reload)"
@@ -211,7 +213,6 @@ class JobManager:
         clean_inputs = manifest.coerce_inputs(inputs or {})
         clean_settings = manifest.coerce_settings(settings or {})
         max_seconds = parse_duration(max_duration) if max_duration else None
-        executor_name = self._executors.check(executor)
         job_id = str(uuid.uuid4())
         row = {
             "id": job_id,
