@@ -9,6 +9,7 @@ Screenshots land in the test's tmp dir (`screens/`). Launch time and memory are 
 
 from __future__ import annotations
 
+import datetime
 import importlib.util
 import json
 import os
@@ -186,6 +187,28 @@ class App:
                 os.kill(pid, signal.SIGKILL)
 
 
+MILESTONES = {
+    "desktop: starting": "starting",
+    "desktop: daemon started": "daemon ready",
+    "desktop: tray icon started": "tray",
+    "desktop: dashboard window shown": "window shown",
+    "desktop: dashboard loaded": "page loaded",
+}
+
+
+def timeline(log: str) -> str:
+    """Seconds from the app's first log line to each start-up milestone it logged."""
+    stamps: dict[str, datetime.datetime] = {}
+    for line in log.splitlines():
+        for marker, label in MILESTONES.items():
+            if marker in line and label not in stamps:
+                stamps[label] = datetime.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+    if "starting" not in stamps:
+        return "no timeline in the log"
+    zero = stamps["starting"]
+    return ", ".join(f"{label} +{(at - zero).total_seconds():.2f}s" for label, at in stamps.items())
+
+
 def pid_matches(pid: int, cmdline: str) -> bool:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace") == cmdline
@@ -355,7 +378,7 @@ def scenario(app: App, xd: XDisplay, screens: Path, started: float) -> None:
     print(
         f"\nlaunch to dashboard visible: {launch_seconds:.2f} s; memory of the app tree "
         f"({memory['processes']:.0f} processes): RSS {memory['rss']:.0f} MiB, "
-        f"PSS {memory['pss']:.0f} MiB"
+        f"PSS {memory['pss']:.0f} MiB\napp timeline: {timeline(app.log())}"
     )
 
     # 2. Closing the window hides it; the app stays in the tray.

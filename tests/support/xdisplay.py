@@ -376,7 +376,9 @@ def rgb_pixels(image: Image.Image) -> list[tuple[int, int, int]]:
 
 
 def distinct_colours(image: Image.Image) -> int:
-    return len(set(rgb_pixels(image)))
+    rgb = image.convert("RGB")
+    colours = rgb.getcolors(maxcolors=rgb.width * rgb.height)
+    return len(colours) if colours else 0
 
 
 def share_near(image: Image.Image, colour: Sequence[int], tolerance: int = 40) -> float:
