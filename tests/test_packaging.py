@@ -30,7 +30,7 @@ from sweatpants import frozen, paths
 from sweatpants.config import OPTIONS
 from sweatpants.errors import Unavailable
 from sweatpants.version import __version__
-from tests.support.daemon import free_port, wait_for
+from tests.support.daemon import alive, descendants, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGING = ROOT / "packaging"
@@ -141,7 +141,9 @@ class ServedDaemon:
         return job, results
 
     def stop(self) -> None:
+        """Stop the daemon (SIGTERM, then SIGKILL) and check no process it started is left."""
         self.client.close()
+        started = descendants(self.process.pid)
         if self.process.poll() is None:
             os.killpg(self.process.pid, 15)
             try:
@@ -153,6 +155,12 @@ class ServedDaemon:
         # anything left in the daemon's session goes too.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, 9)
+        wait_for(
+            lambda: not [pid for pid in started if alive(pid)],
+            20,
+            interval=0.1,
+            what=f"the daemon's processes {sorted(started)} to end",
+        )
 
 
 def check_hello(job: dict[str, object], results: list[dict[str, object]], log: str) -> None:
