@@ -139,20 +139,27 @@ class App:
         """The session wrapper and everything below it; remembered for the final check."""
         pids = {self.pid} | descendants(self.pid)
         for pid in pids:
-            if pid not in self.seen_pids:
-                try:
-                    self.seen_pids[pid] = (
-                        Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-                    )
-                except OSError:
-                    continue
+            # Keep the latest command line: a child seen between fork and exec changes it.
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if cmdline:
+                self.seen_pids[pid] = cmdline
         return pids
 
     def app_pid(self) -> int | None:
-        """The Python process of the app (the session wrapper runs it as its child)."""
+        """The Python process of the app: the session wrapper's child running `sweatpants app`
+        (read fresh: a child between fork and exec still shows its parent's command line)."""
         for pid in descendants(self.pid):
-            cmdline = self.seen_pids.get(pid) or ""
-            if cmdline.split("\0")[:4] == [sys.executable, "-m", "sweatpants", "app"]:
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            argv = cmdline.split("\0")[:4]
+            if parent == self.pid and argv == [sys.executable, "-m", "sweatpants", "app"]:
                 return pid
         return None
 
