@@ -444,6 +444,17 @@ def test_wheel_in_a_fresh_venv_serves_and_runs_hello(
     assert all(Path(place).is_relative_to(venv) for place in located), located
     shipped_hello = Path(located[2]) / "hello"
 
+    # The menu entry for a pip install: it starts the venv's sweatpants-app, icons from the wheel.
+    xdg = clean_env(
+        HOME=str(tmp_path / "home"),
+        XDG_DATA_HOME=str(tmp_path / "xdg"),
+        PATH=f"{venv / 'bin'}:/usr/bin:/bin",
+    )
+    run(["sh", PACKAGING / "linux" / "install.sh"], timeout=60, env=xdg)
+    entry = (tmp_path / "xdg" / "applications" / "sweatpants.desktop").read_text().splitlines()
+    assert f"Exec={venv / 'bin' / 'sweatpants-app'}" in entry
+    assert (tmp_path / "xdg/icons/hicolor/256x256/apps/sweatpants.png").is_file()
+
     elsewhere = tmp_path / "somewhere-else"
     elsewhere.mkdir()
     data_dir = tmp_path / "data"  # not created yet: the daemon makes it, private
