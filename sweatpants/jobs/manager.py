@@ -327,6 +327,11 @@ class JobManager:
             await self._finish(active, Exit(code=None))
             return
         active.handle = handle
+        if row["deadline_at"] is None and row["max_seconds"] is not None:
+            # max_duration counts from when the runner started: a cluster may take a while
+            # to place a job and build its environment.
+            now = time.time()
+            deadline = now + row["max_seconds"]
         active.started_at = row["started_at"] or now
         await self._store.write(
             lambda c: job_sql.mark_running(c, active.id, now=now, pid=handle.pid, node=handle.node),
