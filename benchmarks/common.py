@@ -224,6 +224,26 @@ class Daemon:
             self._client = httpx.Client(base_url=self.url, timeout=30)
         return self._client
 
+    def reset_client(self) -> None:
+        """Drop pooled connections (the server may have closed them while we were away)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def get(self, path: str, **params: Any) -> Any:
+        """GET a JSON answer; retried once on a dropped keep-alive connection."""
+        for attempt_no in range(2):
+            try:
+                response = self.client().get(path, params=params or None)
+                break
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+                self.reset_client()
+                if attempt_no == 1:
+                    raise
+        if response.status_code != 200:
+            raise SystemExit(f"GET {path} answered {response.status_code}: {response.text[:300]}")
+        return response.json()
+
     def ws_url(self, path: str) -> str:
         return f"ws://127.0.0.1:{self.port}{path}"
 
@@ -235,7 +255,7 @@ class Daemon:
         return job_id
 
     def job(self, job_id: str) -> dict[str, Any]:
-        job: dict[str, Any] = self.client().get(f"/jobs/{job_id}").json()
+        job: dict[str, Any] = self.get(f"/jobs/{job_id}")
         return job
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -338,6 +358,20 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+
+
+def reaped_cpu_seconds(pid: int) -> float:
+    """CPU time of the finished children that `pid` and its live descendants have reaped
+    (cutime + cstime): where a job process's CPU ends up once it has exited."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for each in [pid, *descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return total / ticks
 
 
 def loadavg() -> str:
@@ -477,7 +511,9 @@ def fmt_baseline(entry: Any) -> str:
     return fmt_number(value) if isinstance(value, int | float) else str(value)
 
 
-def print_table(title: str, figures: list[Figure], errors: list[str] | None = None) -> None:
+def print_table(
+    title: str, figures: list[Figure], errors: list[str] | None = None, source: str | None = None
+) -> None:
     baseline = load_baseline()
     rows = [("figure", "measured", "unit", "target", "earlier", "")]
     for fig in figures:
@@ -493,7 +529,7 @@ def print_table(title: str, figures: list[Figure], errors: list[str] | None = No
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    print(f"\n== {title}   (load average {loadavg()}; daemon: {describe_source()})")
+    print(f"\n== {title}   (load average {loadavg()}; daemon: {source or describe_source()})")
     for n, row in enumerate(rows):
         cells = [
             cell.ljust(widths[i]) if i in (0, 2) else cell.rjust(widths[i])
@@ -524,6 +560,8 @@ def write_json(
         "figures": [asdict(f) | {"verdict": f.verdict} for f in figures],
         "extra": extra,
         "errors": errors or [],
+        "daemon": describe_source(),
+        "loadavg": loadavg(),
     }
     Path(path).write_text(json.dumps(out, indent=2))
 

@@ -21,6 +21,7 @@ from common import (
     cpu_seconds,
     parse_ts,
     print_table,
+    reaped_cpu_seconds,
     wait_final,
     write_json,
 )
@@ -31,15 +32,16 @@ def extend(parser: argparse.ArgumentParser) -> None:
 
 
 def measure(daemon: Daemon, count: int) -> list[Figure]:
-    cpu0 = cpu_seconds(daemon.pid)
+    cpu0, jobs_cpu0 = cpu_seconds(daemon.pid), reaped_cpu_seconds(daemon.pid)
     wall_start = time.monotonic()
     job_id = daemon.start_job("bench-chatter", count=count)
     (job,) = wait_final(daemon, [job_id], max(60, count / 500))
     wall = time.monotonic() - wall_start
     cpu = cpu_seconds(daemon.pid) - cpu0
+    jobs_cpu = reaped_cpu_seconds(daemon.pid) - jobs_cpu0
     if job["status"] != "completed":
         raise SystemExit(f"the job ended {job['status']}: {job.get('error')}")
-    tail = daemon.client().get(f"/jobs/{job_id}/logs", params={"limit": 5}).json()["logs"]
+    tail = daemon.get(f"/jobs/{job_id}/logs", limit=5)["logs"]
     stored = int(job["log_count"])
     engine = parse_ts(job["completed_at"]) - parse_ts(job["started_at"])
     expected = f"line {count - 1:08d}"
@@ -59,6 +61,7 @@ def measure(daemon: Daemon, count: int) -> list[Figure]:
         ),
         Figure("logs_wall_per_s", "log lines/s, 1 job (wall clock)", count / wall, "lines/s"),
         Figure("logs_cpu_us", "daemon CPU per log line", cpu * 1e6 / count, "us"),
+        Figure("logs_jobs_cpu_us", "job process CPU per log line", jobs_cpu * 1e6 / count, "us"),
     ]
 
 

@@ -23,6 +23,7 @@ from common import (
     cpu_seconds,
     parse_ts,
     print_table,
+    reaped_cpu_seconds,
     wait_final,
     write_json,
 )
@@ -35,12 +36,13 @@ def extend(parser: argparse.ArgumentParser) -> None:
 
 def run_jobs(daemon: Daemon, count: int, jobs: int, timeout: float) -> dict[str, float]:
     per_job = count // jobs
-    cpu0 = cpu_seconds(daemon.pid)
+    cpu0, jobs_cpu0 = cpu_seconds(daemon.pid), reaped_cpu_seconds(daemon.pid)
     wall_start = time.monotonic()
     ids = [daemon.start_job("bench-flood", count=per_job) for _ in range(jobs)]
     finals = wait_final(daemon, ids, timeout)
     wall = time.monotonic() - wall_start
     cpu = cpu_seconds(daemon.pid) - cpu0
+    jobs_cpu = reaped_cpu_seconds(daemon.pid) - jobs_cpu0
     bad = [j for j in finals if j["status"] != "completed" or j["result_count"] != per_job]
     if bad:
         fields = ("id", "status", "result_count", "error")
@@ -59,6 +61,8 @@ def run_jobs(daemon: Daemon, count: int, jobs: int, timeout: float) -> dict[str,
         "wall_rate": stored / max(wall, 1e-3),
         "daemon_cpu_seconds": cpu,
         "daemon_cpu_us_per_result": cpu * 1e6 / stored,
+        "jobs_cpu_seconds": jobs_cpu,
+        "jobs_cpu_us_per_result": jobs_cpu * 1e6 / stored,
     }
 
 
@@ -71,13 +75,20 @@ def rate_figures(key: str, label: str, run: dict[str, float], note: str) -> list
             "results/s",
             note=f"{run['stored']:,.0f} stored in {run['engine_seconds']:.2f} s {note}; wall clock "
             f"{run['wall_seconds']:.2f} s; the daemon used {run['daemon_cpu_seconds']:.2f} CPU-s "
-            f"= {run['daemon_cpu_us_per_result']:.1f} CPU-us per result",
+            f"= {run['daemon_cpu_us_per_result']:.1f} CPU-us per result, the job processes "
+            f"{run['jobs_cpu_seconds']:.2f} CPU-s = {run['jobs_cpu_us_per_result']:.1f} per result",
         ),
         Figure(
             key.replace("_per_s", "_wall_per_s"),
             f"{label} (wall clock)",
             run["wall_rate"],
             "results/s",
+        ),
+        Figure(
+            key.replace("_per_s", "_jobs_cpu_us"),
+            f"{label}: job processes' CPU per result",
+            run["jobs_cpu_us_per_result"],
+            "us",
         ),
         Figure(
             key.replace("_per_s", "_cpu_us"),
@@ -89,7 +100,7 @@ def rate_figures(key: str, label: str, run: dict[str, float], note: str) -> list
 
 
 def sample_size(daemon: Daemon, job_ids: list[str]) -> float:
-    page = daemon.client().get(f"/jobs/{job_ids[0]}/results", params={"limit": 50}).json()
+    page = daemon.get(f"/jobs/{job_ids[0]}/results", limit=50)
     sizes = [len(json.dumps(r["data"])) for r in page["results"]]
     return sum(sizes) / max(len(sizes), 1)
 

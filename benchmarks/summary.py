@@ -21,12 +21,16 @@ def main() -> int:
     out_dir = Path(sys.argv[1])
     figures: list[Figure] = []
     missing_scripts: list[str] = []
+    sources: set[str] = set()
+    errors: list[str] = []
     for path in sorted(out_dir.glob("*.json")):
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
             missing_scripts.append(path.stem)
             continue
+        sources.add(str(data.get("daemon", "?")))
+        errors += [f"{path.stem} {error}" for error in data.get("errors", [])]
         for item in data.get("figures", []):
             if item["key"] in TARGETS:
                 figures.append(Figure(item["key"], item["label"], item["value"], item["unit"]))
@@ -34,8 +38,8 @@ def main() -> int:
     found = {f.key for f in figures}
     for key in ORDER:
         if key not in found:
-            figures.append(Figure(key, f"{key} (not measured: its script failed)", None, ""))
-    print_table("summary: every target", figures)
+            figures.append(Figure(key, f"{key} (not measured: failed)", None, ""))
+    print_table("summary: every target", figures, errors, source=" | ".join(sorted(sources)))
     missed = [f for f in figures if f.verdict == "MISSED"]
     absent = [f for f in figures if f.value is None]
     print(
