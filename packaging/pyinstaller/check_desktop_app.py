@@ -1,11 +1,16 @@
-"""The full standalone desktop app (Qt WebEngine, Playwright): tray, dashboard window, jobs.
+"""Check a full standalone desktop build: tray icon, dashboard window, jobs (pytest module).
 
-Building it takes minutes (about 6 on the 2-core build machine, ~900 MB), so this test is
-marked `slow` and `desktop`; it builds into a temp directory unless
-SWEATPANTS_TEST_FROZEN_APP names an app folder made by `scripts/build-app` (with a GUI).
-It starts `sweatpants-app` on a real X server with a tray host (tests/support/xdisplay.py),
-waits for the tray icon and the dashboard window to appear and draw, and runs the example
-module through the daemon the app started.
+Run by `scripts/build-app --check` after a GUI build, or by hand:
+
+    SWEATPANTS_TEST_FROZEN_APP=dist/sweatpants .venv/bin/python -m pytest \
+        packaging/pyinstaller/check_desktop_app.py
+
+It lives outside tests/ on purpose: the full build takes minutes (228-370 s on the 2-core
+build machine, ~910 MB), too slow for every CI run; CI builds and checks the headless variant
+instead (tests/test_packaging_frozen.py). It starts `sweatpants-app` on a real X server with
+a tray host (tests/support/xdisplay.py), waits for the tray icon and for the dashboard
+window to draw, and runs the example module through the daemon the app started. Without
+SWEATPANTS_TEST_FROZEN_APP it builds the app itself into a temp directory first.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout, for tests.support
 
 from tests.support.daemon import free_port, wait_for
 from tests.support.xdisplay import distinct_colours, session_command, start_xdisplay
