@@ -39,7 +39,7 @@ MAX_WRITES_IN_FLIGHT = 4
 PROGRESS_EVENT_SECONDS = 0.5
 KILL_AFTER_TERM_SECONDS = 3.0
 MAX_LOST_RUNNER_RESUMES = 3  # per job and daemon run: a runner whose machine went away
-DRAIN_SECONDS = 10.0  # after the process ends, time allowed to read what it left in the pipe
+DRAIN_IDLE_SECONDS = 5.0  # after the process ends, how long a silent output pipe is waited for
 
 
 class ModuleLookup(Protocol):
@@ -63,6 +63,7 @@ class ActiveJob:
     done: bool = False
     progress: dict[str, Any] | None = None
     log_count: int = 0
+    last_frame_at: float = field(default_factory=time.monotonic)
     progress_published: float = 0.0
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
     escalation: asyncio.Task[None] | None = None
@@ -348,19 +349,14 @@ class JobManager:
             self._begin_stop(active)
         pump = asyncio.ensure_future(self._pump(active, handle))
         exit_info = await handle.wait()
-        try:
-            await asyncio.wait_for(asyncio.shield(pump), DRAIN_SECONDS)
-        except TimeoutError:  # something the module started still holds the pipe open
-            pump.cancel()
-            await self._system_log(
-                active.id, "WARNING", "the job's output stayed open after its process ended"
-            )
+        await self._drain(active, pump)
         await self._finish(active, exit_info)
 
     async def _pump(self, active: ActiveJob, handle: RunHandle) -> None:
         """Move the runner's messages into the store, a bounded number of writes in flight."""
         in_flight: collections.deque[asyncio.Future[Any]] = collections.deque()
         async for frame in handle.frames():
+            active.last_frame_at = time.monotonic()
             op = self._ingest(active, frame)
             future = self._store.writer.submit(op, jobs=[active.id], wait=True)
             assert future is not None
@@ -369,6 +365,20 @@ class JobManager:
                 await in_flight.popleft()
         for pending in in_flight:
             await pending
+
+    async def _drain(self, active: ActiveJob, pump: asyncio.Future[None]) -> None:
+        """After the process ended, store what it left in the pipe. Give up only when nothing
+        has arrived for DRAIN_IDLE_SECONDS: something the module started holds the pipe open."""
+        while not pump.done():
+            await asyncio.wait({pump}, timeout=1.0)
+            if not pump.done() and time.monotonic() - active.last_frame_at > DRAIN_IDLE_SECONDS:
+                pump.cancel()
+                await self._system_log(
+                    active.id, "WARNING", "the job's output stayed open after its process ended"
+                )
+                return
+        if not pump.cancelled() and pump.exception() is not None:
+            raise pump.exception()  # type: ignore[misc]
 
     def _ingest(self, active: ActiveJob, frame: list[list[Any]]) -> Any:
         logs: list[log_sql.LogRow] = []

@@ -113,7 +113,10 @@ class Writer:
                 except queue.Empty:
                     break
             if batch:
-                self._commit(conn, batch)
+                try:
+                    self._commit(conn, batch)
+                except Exception:  # never let one bad batch end the only writer
+                    log.exception("database writer: unexpected error after a commit")
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Write]) -> None:
         outcomes: list[tuple[_Write, bool, Any]] = []
@@ -141,7 +144,7 @@ class Writer:
                 touched.update(write.jobs)
             elif write.future is None:
                 log.error("dropped a database write: %s", value)
-            if write.future is not None:
+            if write.future is not None and not write.future.done():  # its waiter may be gone
                 if ok:
                     write.future.set_result(value)
                 else:

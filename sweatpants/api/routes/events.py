@@ -7,7 +7,7 @@ import asyncio
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
-from sweatpants.api.deps import get_engine
+from sweatpants.api.deps import engine_of
 from sweatpants.api.streams import listen_for_close
 from sweatpants.engine import Engine
 
@@ -16,7 +16,7 @@ router = APIRouter()
 
 @router.websocket("/events")
 async def events(websocket: WebSocket) -> None:
-    engine: Engine = get_engine(websocket)
+    engine: Engine = engine_of(websocket)
     await websocket.accept()
     queue = engine.events.subscribe()
     listener = listen_for_close(websocket)

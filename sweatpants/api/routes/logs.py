@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
-from sweatpants.api.deps import get_engine
+from sweatpants.api.deps import engine_of, get_engine
 from sweatpants.api.streams import listen_for_close, refuse, wait_or_disconnect
 from sweatpants.engine import Engine
 from sweatpants.errors import SweatpantsError
@@ -51,7 +51,7 @@ async def get_logs(
 
 @router.websocket("/jobs/{job_id}/logs/stream")
 async def stream_logs(websocket: WebSocket, job_id: str, after: int = 0) -> None:
-    engine: Engine = get_engine(websocket)
+    engine: Engine = engine_of(websocket)
     try:
         full = await engine.jobs.resolve(job_id)
     except SweatpantsError as error:

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 from starlette.requests import HTTPConnection
 
-from sweatpants.api.deps import get_engine
+from sweatpants.api.deps import engine_of
 from sweatpants.capabilities.fetch import (
     FetchRequest,
     fetch,
@@ -33,7 +33,7 @@ router = APIRouter()
 
 
 def get_capabilities(connection: HTTPConnection) -> Capabilities:
-    return get_engine(connection).capabilities
+    return engine_of(connection).capabilities
 
 
 class ProxyFetchBody(BaseModel):
