@@ -262,15 +262,25 @@ def child_main(spec_data: dict[str, Any], out_fd: int, control: BinaryIO) -> Non
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m sweatpants.jobs.runner --messages-fd N --control-fd M`: a warm runner.
+    """A job process in waiting, or the fork server that makes them.
 
-    Imported and ready before any job exists; the first line on the control pipe is the job
-    spec (JSON). Ends without running anything if the pipe closes first.
+    `--messages-fd N --control-fd M`: a warm runner; the first line on the control pipe is
+    the job spec (JSON); it ends without running anything if the pipe closes first.
+    `--request-fd N --events-fd M`: the fork server (see `sweatpants.jobs.forkserver`).
     """
     parser = argparse.ArgumentParser(prog="sweatpants-job-runner")
-    parser.add_argument("--messages-fd", type=int, required=True)
-    parser.add_argument("--control-fd", type=int, required=True)
+    parser.add_argument("--messages-fd", type=int)
+    parser.add_argument("--control-fd", type=int)
+    parser.add_argument("--request-fd", type=int)
+    parser.add_argument("--events-fd", type=int)
     args = parser.parse_args(argv)
+    if args.request_fd is not None and args.events_fd is not None:
+        from sweatpants.jobs import forkserver
+
+        forkserver.serve(args.request_fd, args.events_fd)
+        return
+    if args.messages_fd is None or args.control_fd is None:
+        parser.error("give --messages-fd and --control-fd, or --request-fd and --events-fd")
     control = os.fdopen(args.control_fd, "rb")
     line = control.readline()
     if not line.strip():
