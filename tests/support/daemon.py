@@ -82,6 +82,7 @@ class RunningDaemon:
         self.process: subprocess.Popen[bytes] | None = None
         self._client: httpx.Client | None = None
         self.log_path = data_dir.parent / f"daemon-{self.port}.log"
+        self.command_prefix: list[str] = []  # e.g. ["ip", "netns", "exec", NAME]
 
     @property
     def env(self) -> dict[str, str]:
@@ -103,7 +104,10 @@ class RunningDaemon:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sweatpants", "serve", "--port", str(self.port)],
+            [
+                *self.command_prefix,
+                *[sys.executable, "-m", "sweatpants", "serve", "--port", str(self.port)],
+            ],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -81,6 +81,13 @@ def describe_error(exc: BaseException) -> str:
     return text if len(text) < 2000 else text[:2000] + "…"
 
 
+def first_line(exc: BaseException) -> str:
+    """The gist of a Ray error (they run over many lines, with ids and addresses)."""
+    lines = [line.strip() for line in describe_error(exc).splitlines() if line.strip()]
+    useful = [line for line in lines if "node" in line.lower() or "died" in line.lower()]
+    return (useful or lines or [type(exc).__name__])[-1][:300]
+
+
 def node_lost(exc: BaseException) -> bool:
     """Did the actor die because its node went away (not because of the job)?"""
     text = str(exc).lower()
@@ -93,6 +100,7 @@ class BridgeJob:
     actor: Any = None
     credit: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(CREDIT))
     ended: bool = False
+    killing: bool = False
 
 
 class Bridge:
@@ -102,7 +110,7 @@ class Bridge:
         self._jobs: dict[str, BridgeJob] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._node_names: dict[str, str] = {}
-        self._packages = packaging.Packages()
+        self.packages = packaging.Packages()
         self._actor_class: Any = None
 
     def send(self, message: dict[str, Any], payload: bytes = b"") -> None:
@@ -131,6 +139,7 @@ class Bridge:
         elif job.actor is not None and op in ("cancel", "terminate"):
             getattr(job.actor, op).remote()
         elif job.actor is not None and op == "kill":
+            job.killing = True
             job.actor.kill.remote()
             self.spawn(self._kill_fallback(job))
 
@@ -148,7 +157,7 @@ class Bridge:
         import ray
 
         try:
-            runtime_env = await asyncio.to_thread(self._packages.runtime_env, spec)
+            runtime_env = await asyncio.to_thread(self.packages.runtime_env, spec)
             job.actor = await self._create_actor(job.id, runtime_env)
             info = await asyncio.wait_for(job.actor.start.remote(spec), START_TIMEOUT)
         except TimeoutError:
@@ -191,12 +200,14 @@ class Bridge:
                     exit_message["code"] = code
                     break
         except ray.exceptions.RayActorError as exc:
-            lost = node_lost(exc)
-            where = f"the Ray node running this job ({node})"
-            exit_message["reason"] = (
-                f"{where} went away" if lost else f"the job's Ray actor died on {node}"
-            ) + f": {describe_error(exc).splitlines()[0]}"
-            exit_message["resume"] = lost
+            # The module runs in the actor's child, so a dead actor is the cluster's doing
+            # (node gone, worker killed, out of memory), never the job's: resume it, unless
+            # it died because it was being killed on request.
+            where = f"the Ray node running this job ({node}) went away"
+            if not node_lost(exc):
+                where = f"the job's Ray actor on {node} died"
+            exit_message["reason"] = f"{where}: {first_line(exc)}"
+            exit_message["resume"] = not job.killing
         except Exception as exc:
             exit_message["reason"] = f"lost the job on the Ray cluster: {describe_error(exc)}"
         finally:
@@ -311,12 +322,15 @@ async def serve(fd: int, address: str) -> None:
     bridge = Bridge(address, writer)
     writer.write(wire.encode({"ev": "ready", "ray_version": ray.__version__}))
     bridge.spawn(bridge.report_status())
-    while True:
-        received = await wire.read(reader)
-        if received is None:
-            break  # the daemon has gone
-        await bridge.handle(received[0])
-        await writer.drain()
+    try:
+        while True:
+            received = await wire.read(reader)
+            if received is None:
+                break  # the daemon has gone
+            await bridge.handle(received[0])
+            await writer.drain()
+    finally:
+        bridge.packages.cleanup()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # do not linger: Ray ends this driver's actors once it is gone

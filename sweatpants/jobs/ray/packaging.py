@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,9 @@ class Packages:
     def __init__(self) -> None:
         self._scratch = tempfile.mkdtemp(prefix="sweatpants-ray-")
         self._sweatpants_uri: str | None = None
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self._scratch, ignore_errors=True)
 
     def _sweatpants(self) -> str:
         if self._sweatpants_uri is None:
