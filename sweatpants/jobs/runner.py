@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.util
 import inspect
 import io
@@ -32,7 +33,8 @@ from sweatpants.sdk.module import Module
 FLUSH_SECONDS = 0.02
 FLUSH_MESSAGES = 1000
 FLUSH_BYTES = 512 * 1024
-IMMEDIATE_PER_WINDOW = 8  # messages per FLUSH_SECONDS window sent without batching
+JOB_NICENESS = 10
+IMMEDIATE_PER_WINDOW = 2  # messages per FLUSH_SECONDS window sent without batching
 EXIT_DAEMON_GONE = 70
 
 
@@ -234,6 +236,8 @@ async def _run_module(spec: protocol.JobSpec, context: RunnerContext, channel: C
 def child_main(spec_data: dict[str, Any], out_fd: int, control: BinaryIO) -> None:
     """Run one job in this process. Never returns: exits 0 on success, 1 on error."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in the daemon's terminal is the daemon's
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(JOB_NICENESS)  # jobs are background work: the API and dashboard stay snappy
     spec = protocol.JobSpec(**spec_data)
     channel = Channel(out_fd)
     context = RunnerContext(spec.job_id, channel)

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
 
 from sweatpants.api.deps import get_engine
 from sweatpants.engine import Engine
@@ -15,8 +16,9 @@ from sweatpants.version import __version__
 router = APIRouter()
 
 
-@router.get("/status")
-async def status(engine: Engine = Depends(get_engine)) -> dict[str, Any]:
+@router.get("/status", response_class=JSONResponse)
+async def status(engine: Engine = Depends(get_engine)) -> JSONResponse:
+    """Answered from memory (no database read): it is polled often, by every client."""
     uptime = time.time() - engine.started_at
     body: dict[str, Any] = {
         "status": "running",
@@ -32,4 +34,4 @@ async def status(engine: Engine = Depends(get_engine)) -> dict[str, Any]:
     }
     for name, provider in engine.status_providers.items():
         body[name] = provider()
-    return body
+    return JSONResponse(body)
