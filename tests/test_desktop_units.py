@@ -125,7 +125,7 @@ def test_xdg_autostart_entry(tmp_path: Path) -> None:
 def test_macos_launch_agent(tmp_path: Path) -> None:
     autostart = Autostart(platform="darwin", home=tmp_path, environ={"SWEATPANTS_API_PORT": "9"})
     autostart.enable()
-    assert autostart.path == tmp_path / "Library/LaunchAgents/io.sweatpants.app.plist"
+    assert autostart.path == tmp_path / "Library/LaunchAgents/dev.sweatpants.app.plist"
     agent = plistlib.loads(autostart.path.read_bytes())
     assert agent["RunAtLoad"] is True
     assert agent["ProgramArguments"][-4:] == ["sweatpants.desktop", "--hidden", "--port", "9"]

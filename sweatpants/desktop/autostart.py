@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-APP_ID = "io.sweatpants.app"
+APP_ID = "dev.sweatpants.app"
 ENTRY_NAME = "sweatpants"
 WINDOWS_VALUE = "Sweatpants"
 # Launcher option for each setting carried over to the login start (never a secret).
