@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sweatpants.jobs.models import human_duration as whole_duration
+
 SHORT_ID = 8
 
 
@@ -16,17 +18,7 @@ def human_duration(seconds: float) -> str:
     """`0.8s`, `45s`, `3m 20s`, `2h 15m`, `3d 4h` (two units at most, like `uptime`)."""
     if 0 < seconds < 10 and seconds != int(seconds):
         return f"{seconds:.1f}s"
-    seconds = max(0, int(seconds))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    if minutes:
-        return f"{minutes}m {secs}s"
-    return f"{secs}s"
+    return whole_duration(max(0, seconds))
 
 
 def parse_time(value: Any) -> datetime | None:
