@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from tests.support.modules import write_module
 
 CODE = """
 from sweatpants import Module
+from tests.support.daemon import wait_for
 
 class M(Module):
     async def run(self, inputs, settings):
@@ -33,15 +33,6 @@ class M(Module):
 @pytest.fixture
 def registry(tmp_path: Path) -> ModuleRegistry:
     return ModuleRegistry(Settings(data_dir=tmp_path / "data"))
-
-
-def wait_for(condition: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(condition) and condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def test_empty_registry(registry: ModuleRegistry) -> None:
@@ -152,13 +143,13 @@ def test_hand_dropped_folders_are_picked_up(registry: ModuleRegistry, tmp_path: 
     folder.mkdir()
     assert registry.count() == 0
     write_module(registry.root, "dropped", CODE)
-    wait_for(lambda: registry.count() == 1)
+    wait_for(lambda: registry.count() == 1, 5, what="the registry to notice")
     assert registry.get("dropped").source is None
     # A broken one is reported and does not hide the good one.
     broken = registry.root / "broken"
     broken.mkdir()
     (broken / "module.json").write_text('{"id": "broken", "name": ')
-    wait_for(lambda: len(registry.errors()) == 1)
+    wait_for(lambda: len(registry.errors()) == 1, 5, what="the broken module")
     assert registry.count() == 1
     report = registry.reload()
     assert [m.id for m in report.modules] == ["dropped"]
@@ -166,11 +157,11 @@ def test_hand_dropped_folders_are_picked_up(registry: ModuleRegistry, tmp_path: 
     assert "not valid JSON" in report.errors[0]["error"]
     # Fixing it in place is noticed (its module.json is watched).
     write_module(registry.root, "broken", CODE)
-    wait_for(lambda: registry.count() == 2)
+    wait_for(lambda: registry.count() == 2, 5, what="the fixed module")
     assert registry.errors() == []
     # Removing a folder by hand drops it.
     os.rename(registry.root / "dropped", registry.root / ".hidden-now")
-    wait_for(lambda: registry.count() == 1)
+    wait_for(lambda: registry.count() == 1, 5, what="the registry to notice")
 
 
 def test_reload_sees_edits_inside_a_module(registry: ModuleRegistry, tmp_path: Path) -> None:

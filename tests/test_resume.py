@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import pytest
 
@@ -70,9 +71,10 @@ def test_clean_shutdown_keeps_the_job_for_the_next_start(daemon: RunningDaemon) 
 def test_max_duration_still_holds_after_a_restart(daemon: RunningDaemon) -> None:
     write_module(daemon.modules_dir, "polite", samples.POLITE)
     job_id = daemon.start_job("polite", max_duration="3s")
-    daemon.wait_job(job_id, statuses=["running"])
+    job = daemon.wait_job(job_id, statuses=["running"])
+    deadline = datetime.fromisoformat(job["deadline_at"].replace("Z", "+00:00")).timestamp()
     daemon.kill()
-    time.sleep(3.5)  # the deadline passes while the daemon is down (the point of the test)
+    wait_for(lambda: time.time() > deadline + 0.5, 10, what="the deadline to pass while down")
     daemon.restart()
     job = daemon.wait_job(job_id, timeout=10)
     assert job["status"] == "stopped" and "max_duration" in job["error"]
