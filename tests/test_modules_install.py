@@ -18,11 +18,11 @@ from sweatpants.modules import (
     uninstall,
 )
 from sweatpants.modules.sources import SOURCE_FILE
+from tests.support.daemon import wait_for
 from tests.support.modules import write_module
 
 CODE = """
 from sweatpants import Module
-from tests.support.daemon import wait_for
 
 class M(Module):
     async def run(self, inputs, settings):
