@@ -71,6 +71,19 @@ def browser_daemon(make_daemon: Any, tinyproxy: Tinyproxy) -> RunningDaemon:
     return daemon
 
 
+def browser_of(daemon: RunningDaemon, job_id: str) -> dict[str, Any]:
+    """The pooled browser serving `job_id`, once the job has loaded its page."""
+    wait_for(
+        lambda: any(e["message"].startswith("got ") for e in daemon.logs(job_id)),
+        60,
+        what=f"job {job_id} to load its page",
+    )
+    browser: dict[str, Any] = next(
+        b for b in browser_state(daemon)["browsers"] if job_id in b["jobs"]
+    )
+    return browser
+
+
 def browser_state(daemon: RunningDaemon) -> dict[str, Any]:
     state: dict[str, Any] = daemon.client().get("/status").json()["browser"]
     return state
@@ -107,21 +120,20 @@ def test_killed_browser_fails_only_its_job_and_the_pool_heals(
 ) -> None:
     daemon = browser_daemon
     victim = daemon.start_job("title", inputs={"url": site.url + "/victim", "hold": 60})
-    first = wait_for(
-        lambda: next((b for b in browser_state(daemon)["browsers"] if b["contexts"] == 1), None),
-        60,
-        what="the victim's context",
-    )
+    # A job that cannot connect to its leased browser leases another, so look for each job's
+    # browser only once it has loaded its page (its "got ..." log line).
+    first = browser_of(daemon, victim)
     wait_for(lambda: browser_state(daemon)["alive"] == 2, 30, what="both pooled browsers")
     steady = daemon.start_job("title", inputs={"url": site.url + "/steady", "hold": 4})
-    wait_for(
-        lambda: browser_state(daemon)["contexts_in_use"] == 2, 60, what="the steady job's context"
-    )
+    assert browser_of(daemon, steady)["id"] != first["id"]  # the least busy browser
     os.kill(first["pid"], signal.SIGKILL)
 
     failed = daemon.wait_job(victim, timeout=60)
     assert failed["status"] == "failed"
-    assert "exited unexpectedly" in failed["error"], failed
+    # Whichever the job notices first, the daemon's notice or the dropped connection, the
+    # error names the browser and says how to retry.
+    assert failed["error"].startswith("BrowserCrashed: the pooled browser"), failed
+    assert "exited unexpectedly" in failed["error"] or "disconnected" in failed["error"]
     assert "get_browser" in failed["error"]
     done = daemon.wait_job(steady, timeout=60)
     assert done["status"] == "completed", done

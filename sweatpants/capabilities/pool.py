@@ -54,6 +54,7 @@ class PooledBrowser:
             "pid": self.process.pid,
             "age_seconds": round(time.monotonic() - self.process.started_at, 1),
             "contexts": len(self.leases),
+            "jobs": sorted({lease.job_id for lease in self.leases.values()}),
             "draining": self.draining,
             "leases_served": self.served,
         }
