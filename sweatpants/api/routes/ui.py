@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from sweatpants.errors import Unavailable
@@ -16,11 +16,8 @@ router = APIRouter()
 
 @router.get("/", include_in_schema=False)
 async def index() -> Response:
-    try:
-        page = ui_dir() / "index.html"
-    except Unavailable as error:
-        return JSONResponse(error.to_dict(), status_code=error.status)
-    return FileResponse(page, headers={"Cache-Control": "no-cache"})
+    """The dashboard; a 503 naming where it looked if the files are missing."""
+    return FileResponse(ui_dir() / "index.html", headers={"Cache-Control": "no-cache"})
 
 
 class RevalidatedFiles(StaticFiles):
