@@ -15,7 +15,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from PIL import Image
 
 from sweatpants.desktop.backend import missing_qt_libraries
 from sweatpants.desktop.icons import BACKGROUND, TrayState
-from tests.support.daemon import RunningDaemon, alive, descendants, free_port
+from tests.support.daemon import RunningDaemon, alive, descendants, free_port, port_is_free
 from tests.support.modules import write_module
 from tests.support.notifications import session_config
 from tests.support.sample_modules import CHECKPOINTING, RAISES
@@ -221,18 +220,6 @@ def pid_matches(pid: int, cmdline: str) -> bool:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace") == cmdline
     except OSError:
         return False
-
-
-def port_is_free(port: int) -> bool:
-    """Nothing listens there: a new daemon could bind it (like the daemon, with SO_REUSEADDR,
-    which tolerates the TIME_WAIT connections a closed server leaves behind)."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def dashboard_window(xd: XDisplay) -> Window | None:

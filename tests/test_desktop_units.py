@@ -24,7 +24,7 @@ from sweatpants.desktop.icons import BACKGROUND, ICO_SIZES, TrayState, draw_icon
 from sweatpants.desktop.instance import AlreadyRunning, Doorbell, InstanceLock, ring
 from sweatpants.desktop.notify import Notifier, job_message
 from sweatpants.desktop.watch import StatusTracker, TraySnapshot
-from tests.support.daemon import RunningDaemon, free_port, wait_for
+from tests.support.daemon import RunningDaemon, free_port, port_is_free, wait_for
 from tests.support.xdisplay import share_near
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,18 +219,6 @@ def app_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
-
-
-def port_is_free(port: int) -> bool:
-    """Nothing listens there: a new daemon could bind it (like the daemon, with SO_REUSEADDR,
-    which tolerates the TIME_WAIT connections a closed server leaves behind)."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 @pytest.mark.live

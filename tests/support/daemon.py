@@ -25,6 +25,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_is_free(port: int) -> bool:
+    """Nothing listens there: a new daemon could bind it (like the daemon, with SO_REUSEADDR,
+    which tolerates the TIME_WAIT connections a closed server leaves behind)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def wait_for(
     condition: Any, timeout: float, interval: float = 0.05, what: str = "condition"
 ) -> Any:
