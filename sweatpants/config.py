@@ -154,8 +154,6 @@ OPTIONS: tuple[Option, ...] = (
     ),
 )
 
-OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -271,8 +269,8 @@ class Settings:
             if option.env not in raw:
                 continue
             text, source = raw[option.env]
-            if not text.strip() and option.parse not in (_text,):
-                continue
+            if not text.strip() and option.parse is not _text:
+                continue  # an empty non-text value means "unset", as in most tools
             try:
                 values[option.name] = option.parse(text)
             except (ValueError, TypeError) as exc:

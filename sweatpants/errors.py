@@ -33,13 +33,6 @@ class InvalidInput(SweatpantsError):
     code = "invalid_input"
 
 
-class BadRequest(SweatpantsError):
-    """The request cannot be understood at all (wrong content type, malformed JSON)."""
-
-    status = 400
-    code = "bad_request"
-
-
 class Unauthorized(SweatpantsError):
     """A bearer token is required and was missing or wrong."""
 
@@ -69,9 +62,16 @@ class Conflict(SweatpantsError):
 
 
 class Ambiguous(Conflict):
-    """A job id prefix matches more than one job."""
+    """A job id prefix matches more than one job; `matches` lists them."""
 
     code = "ambiguous_id"
+
+    def __init__(self, detail: str, *, matches: list[str]) -> None:
+        super().__init__(detail)
+        self.matches = matches
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "matches": self.matches}
 
 
 class UnsupportedMediaType(SweatpantsError):

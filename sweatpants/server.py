@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import multiprocessing
 import socket
 import sys
 import threading
@@ -71,7 +70,6 @@ def configure_logging(settings: Settings) -> None:
 
 def serve(settings: Settings) -> int:
     """Run the daemon until SIGINT/SIGTERM; jobs still running resume on the next start."""
-    multiprocessing.freeze_support()
     configure_logging(settings)
     try:
         sock = bind_socket(settings)

@@ -88,3 +88,9 @@ def test_cancel_reaches_the_module(tmp_path: Path, fork: bool) -> None:
 
     code, messages = asyncio.run(scenario())
     assert code == 0 and messages[-1] == [protocol.DONE]
+
+
+def test_a_corrupt_frame_length_is_refused() -> None:
+    assert protocol.check_length(1024) == 1024
+    with pytest.raises(ValueError, match="corrupt"):
+        protocol.check_length(protocol.MAX_FRAME + 1)

@@ -27,14 +27,6 @@ _HTTP_CODES = {
 }
 
 
-def error_body(error: SweatpantsError) -> dict[str, Any]:
-    body = error.to_dict()
-    matches = getattr(error, "matches", None)
-    if matches:
-        body["matches"] = matches
-    return body
-
-
 def _field_of(location: tuple[Any, ...]) -> str:
     parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
@@ -42,7 +34,7 @@ def _field_of(location: tuple[Any, ...]) -> str:
 
 async def _sweatpants_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SweatpantsError)
-    return JSONResponse(error_body(exc), status_code=exc.status)
+    return JSONResponse(exc.to_dict(), status_code=exc.status)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

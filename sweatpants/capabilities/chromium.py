@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sweatpants.errors import Unavailable
+from sweatpants.processes import pid_alive
 
 # Per shared/TESTING.md: without the background-networking flags Chromium keeps calling
 # hosts an offline machine cannot reach. The throttling flags keep background jobs' pages
@@ -169,7 +170,7 @@ def sweep_orphans(root: Path) -> int:
             owner = int((folder / "owner").read_text())
         except (OSError, ValueError):
             owner = 0
-        if owner and _alive(owner):
+        if owner and pid_alive(owner):
             continue
         with contextlib.suppress(OSError, ValueError, ProcessLookupError, PermissionError):
             pid = int((folder / "browser.pid").read_text())
@@ -179,13 +180,3 @@ def sweep_orphans(root: Path) -> int:
         shutil.rmtree(folder, ignore_errors=True)
         swept += 1
     return swept
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

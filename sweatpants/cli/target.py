@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 from sweatpants.cli.errors import EXIT_USAGE, CliError
 from sweatpants.config import Settings
+from sweatpants.processes import pid_alive
 
 URL_VARIABLE = "SWEATPANTS_URL"
 
@@ -61,20 +61,6 @@ def read_daemon_file(path: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-def _pid_alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    if sys.platform == "win32":  # os.kill(pid, 0) would terminate the process there
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def resolve_target(
     url_option: str | None,
     environ: Mapping[str, str] | None = None,
@@ -95,7 +81,7 @@ def resolve_target(
         recorded_url
         and "api_host" not in settings.sources
         and "api_port" not in settings.sources
-        and _pid_alive(record.get("pid") if record else None)
+        and pid_alive(record.get("pid") if record else None)
     ):
         url, source = recorded_url, f"daemon file {settings.daemon_file}"
     else:

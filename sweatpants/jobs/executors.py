@@ -14,8 +14,6 @@ from collections.abc import Callable
 from sweatpants.errors import InvalidInput
 from sweatpants.jobs.executor import Executor
 
-EXECUTOR_NAMES = ("local", "ray")
-
 
 class Executors:
     def __init__(self, factories: dict[str, Callable[[], Executor]], default: str) -> None:

@@ -263,7 +263,7 @@ class LocalRun:
                 try:
                     header = await reader.readexactly(protocol.HEADER.size)
                     (length,) = protocol.HEADER.unpack(header)
-                    body = await reader.readexactly(length)
+                    body = await reader.readexactly(protocol.check_length(length))
                 except asyncio.IncompleteReadError:
                     return
                 yield protocol.decode_frame(body)

@@ -21,7 +21,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from sweatpants.config import Settings
-from sweatpants.errors import Ambiguous, Conflict, InvalidInput, NotFound, Unavailable
+from sweatpants.errors import Ambiguous, Conflict, NotFound, Unavailable
 from sweatpants.events import EventBus
 from sweatpants.jobs import protocol
 from sweatpants.jobs.executor import Exit, LaunchError, RunHandle
@@ -136,9 +136,9 @@ class JobManager:
         await self._executors.close()
 
     async def _wait_active(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while self._active and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        """Until every job holding a slot has ended (its `_run` task done), or `timeout`."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
 
     # ---- queries ---------------------------------------------------------------------------
 
@@ -155,11 +155,10 @@ class JobManager:
         if not matches:
             raise NotFound(f"no job with id {job_id!r}")
         if len(matches) > 1:
-            error = Ambiguous(
-                f"job id prefix {job_id!r} matches {len(matches)} jobs: {', '.join(matches)}"
+            raise Ambiguous(
+                f"job id prefix {job_id!r} matches {len(matches)} jobs: {', '.join(matches)}",
+                matches=matches,
             )
-            error.matches = matches  # type: ignore[attr-defined]
-            raise error
         return matches[0]
 
     async def get(self, job_id: str) -> dict[str, Any]:
@@ -348,6 +347,11 @@ class JobManager:
         if active.stop_reason is not None:
             self._begin_stop(active)
         pump = asyncio.ensure_future(self._pump(active, handle))
+        # If its output cannot be read (a corrupt stream), the job cannot go on: end it, so
+        # the wait below returns and the job is recorded as failed with the reason.
+        pump.add_done_callback(
+            lambda done: handle.kill() if not done.cancelled() and done.exception() else None
+        )
         exit_info = await handle.wait()
         await self._drain(active, pump)
         await self._finish(active, exit_info)
@@ -554,9 +558,3 @@ class JobManager:
         row = await self._store.read(lambda c: job_sql.get(c, job_id))
         if row is not None:
             self._events.publish({"type": "job", "job": job_to_api(row)})
-
-
-def validate_limit(value: int, *, field: str, maximum: int) -> int:
-    if value < 1 or value > maximum:
-        raise InvalidInput(f"{field} must be between 1 and {maximum}, got {value}", field=field)
-    return value

@@ -34,6 +34,16 @@ HEADER = struct.Struct(">I")
 MAX_FRAME = 256 * 1024 * 1024
 
 
+def check_length(length: int) -> int:
+    """A frame's announced length, refused when no honest runner would send it."""
+    if length > MAX_FRAME:
+        raise ValueError(
+            f"the job's runner announced a {length:,}-byte frame (the limit is {MAX_FRAME:,}); "
+            "its output stream is corrupt"
+        )
+    return length
+
+
 def encode_frame(messages: list[list[Any]]) -> bytes:
     body = json.dumps(messages, separators=(",", ":"), ensure_ascii=False).encode()
     return HEADER.pack(len(body)) + body

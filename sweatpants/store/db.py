@@ -162,9 +162,11 @@ class Store:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        with connect(path) as conn:
+        conn = connect(path)
+        try:
             migrate(conn)
-        conn.close()
+        finally:
+            conn.close()
         self.writer = Writer(path, on_commit)
 
     def open(self) -> None:

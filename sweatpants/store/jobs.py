@@ -6,8 +6,6 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-ACTIVE = ("pending", "running")
-
 
 def insert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     """Add a new job (status `pending`)."""

@@ -86,7 +86,7 @@ class RayRun:
             buffer += chunk
             offset = 0
             while len(buffer) - offset >= protocol.HEADER.size:
-                (length,) = protocol.HEADER.unpack_from(buffer, offset)
+                length = protocol.check_length(protocol.HEADER.unpack_from(buffer, offset)[0])
                 end = offset + protocol.HEADER.size + length
                 if end > len(buffer):
                     break
