@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from sweatpants.errors import InvalidInput
 from sweatpants.modules import ModuleRegistry, install_from_git
 from sweatpants.modules.git import check_repo_url
 from tests.support.modules import write_module
+from tests.support.tools import require_tool
 
 CODE = """
 from sweatpants import Module
@@ -22,9 +22,7 @@ class M(Module):
         yield {"ok": True}
 """
 
-GIT = shutil.which("git")
-if GIT is None:
-    raise RuntimeError("git is required for these tests: apt-get install -y git")
+GIT = require_tool("git", "git")
 
 
 def git(repo: Path, *args: str) -> str:

@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import stat
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from sweatpants.config import OPTIONS
 from sweatpants.errors import Unavailable
 from sweatpants.version import __version__
 from tests.support.daemon import alive, descendants, free_port, wait_for
+from tests.support.tools import require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGING = ROOT / "packaging"
@@ -226,13 +226,6 @@ def test_frozen_entry_calls_freeze_support_before_anything_else() -> None:
 
 
 # -- Linux desktop entry ---------------------------------------------------------------------
-
-
-def require_tool(name: str, package: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        raise AssertionError(f"{name} is needed: apt-get install -y {package}")
-    return found
 
 
 def test_desktop_entry_template_is_valid() -> None:

@@ -8,7 +8,6 @@ daemon. The node test stops a worker, so it runs last.
 from __future__ import annotations
 
 import importlib.util
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from tests.support import sample_modules as samples
 from tests.support.daemon import RunningDaemon, alive, start_daemon, wait_for
 from tests.support.modules import write_module
 from tests.support.ray_cluster import NetnsDaemon, RayCluster
+from tests.support.tools import require_tool
 from tests.test_modules_requirements import build_wheel
 
 pytestmark = [pytest.mark.ray, pytest.mark.live, pytest.mark.timeout(300)]
@@ -41,13 +41,11 @@ class M(Module):
 
 
 def require_tools() -> None:
-    missing = []
     if importlib.util.find_spec("ray") is None:
-        missing.append("Ray: .venv/bin/pip install 'ray[default]>=2.9' (or sweatpants[ray])")
-    if shutil.which("ip") is None:
-        missing.append("iproute2: apt-get install -y iproute2")
-    if missing:
-        pytest.fail("the Ray tests need: " + "; ".join(missing))
+        pytest.fail(
+            "the Ray tests need Ray: .venv/bin/pip install 'ray[default]>=2.9' (or sweatpants[ray])"
+        )
+    require_tool("ip", "iproute2")
 
 
 @pytest.fixture(scope="module")

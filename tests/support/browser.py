@@ -7,14 +7,14 @@ networking: this machine cannot reach the hosts Chromium would keep trying).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CHROMIUM = "/usr/bin/chromium"
+from tests.support.tools import require_tool
+
 FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -29,15 +29,8 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshot
 
 
 def chromium_path() -> str:
-    if not Path(CHROMIUM).exists():
-        found = shutil.which("chromium")
-        if found:
-            return found
-        raise AssertionError(
-            f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` "
-            "(playwright install cannot download a browser here)"
-        )
-    return CHROMIUM
+    """Debian's Chromium (`playwright install` cannot download a browser here)."""
+    return require_tool("chromium", "chromium")
 
 
 @contextmanager

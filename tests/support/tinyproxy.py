@@ -13,7 +13,6 @@ import base64
 import contextlib
 import json
 import re
-import shutil
 import socket
 import subprocess
 import threading
@@ -21,6 +20,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from tests.support.tools import require_tool
 
 BINARY = bytes(range(256)) * 4 + b"\x00\xff\x89PNG\r\n\x1a\n"
 TITLE = "Sweatpants test page"
@@ -46,10 +47,7 @@ class Tinyproxy:
     """`Tinyproxy(folder, users={"user-a": "pw"}).start()`; `.stop()` when done."""
 
     def __init__(self, folder: Path, users: dict[str, str] | None = None) -> None:
-        binary = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
-        if not Path(binary).exists():
-            raise AssertionError("tinyproxy is missing: apt-get install -y tinyproxy")
-        self.binary = binary
+        self.binary = require_tool("tinyproxy", "tinyproxy")
         self.folder = folder
         self.users = dict(users or {})
         self.port = 0

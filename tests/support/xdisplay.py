@@ -15,7 +15,6 @@ import ctypes
 import ctypes.util
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -26,28 +25,20 @@ from typing import IO, TypeVar
 
 from PIL import Image
 
-T = TypeVar("T")
+from tests.support.tools import require_tool
 
-REQUIRED_TOOLS = {
-    "Xvfb": "xvfb",
-    "trayer": "trayer",
-    "xdotool": "xdotool",
-    "xwininfo": "x11-utils",
-    "xprop": "x11-utils",
-    "import": "imagemagick",
-    "convert": "imagemagick",
-    "dbus-run-session": "dbus",
-}
+T = TypeVar("T")
 
 
 def require_tools() -> None:
-    """Fail loudly, naming the Debian packages, when an X tool the tests need is missing."""
-    missing = sorted({pkg for tool, pkg in REQUIRED_TOOLS.items() if shutil.which(tool) is None})
-    if missing:
-        raise RuntimeError(
-            "desktop tests need X tools that are not installed: "
-            f"apt-get install -y {' '.join(missing)}"
-        )
+    """Fail loudly, naming the Debian package, when an X tool the tests need is missing."""
+    require_tool("Xvfb", "xvfb")
+    require_tool("trayer", "trayer")
+    require_tool("xdotool", "xdotool")
+    require_tool("xwininfo", "x11-utils")
+    require_tool("xprop", "x11-utils")
+    require_tool("import", "imagemagick")
+    require_tool("dbus-run-session", "dbus")
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float, interval: float = 0.1) -> T:
