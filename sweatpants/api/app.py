@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from sweatpants.api.errors import install_error_handlers
-from sweatpants.api.routes import events, jobs, logs, modules, proxy, results, status, ui
+from sweatpants.api.openapi import COMMON_ERRORS, SweatpantsAPI, errors
+from sweatpants.api.routes import docs, events, jobs, logs, modules, proxy, results, status, ui
 from sweatpants.api.security import SecurityMiddleware
 from sweatpants.config import Settings
 from sweatpants.engine import Engine
@@ -30,17 +31,24 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             remove_daemon_file(settings)
             await engine.stop()
 
-    app = FastAPI(
+    app = SweatpantsAPI(
         title="Sweatpants",
         version=__version__,
         description="The Sweatpants automation engine's REST + WebSocket API.",
         lifespan=lifespan,
+        docs_url=None,  # routes/docs.py serves /docs and /redoc from local files
+        redoc_url=None,
+        responses=errors(*COMMON_ERRORS),
     )
     app.state.engine = engine
     install_error_handlers(app)
-    for module in (status, modules, jobs, logs, results, events, proxy, ui):
-        app.include_router(module.router)
+    # The job routes' errors, generically: unknown or ambiguous id, job already ended, bad
+    # input, shutting down, full disk (until routes/jobs.py types them with the `Job` model).
+    job_errors = errors(404, 409, 422, 503, 507)
+    for module in (status, modules, jobs, logs, results, events, proxy, ui, docs):
+        app.include_router(module.router, responses=job_errors if module is jobs else None)
     ui.mount_ui(app)
+    docs.mount_docs_assets(app)
     app.add_middleware(SecurityMiddleware, settings=settings)
     return app
 

@@ -8,7 +8,7 @@ Pure ASGI, so it costs little on every request and covers WebSockets as well:
 - Bodies of state-changing requests must be declared JSON (stops HTML forms, which cannot).
 - With SWEATPANTS_API_AUTH_TOKEN set, a bearer token is required (`?token=` for WebSockets and
   downloads, which browsers cannot give headers); the dashboard's static files stay public so
-  it can ask for the token.
+  it can ask for the token, and so do the API docs (/docs, /redoc, /openapi.json).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-PUBLIC_PREFIXES = ("/ui/", "/docs", "/openapi.json", "/favicon.ico")
+PUBLIC_PREFIXES = ("/ui/", "/docs", "/redoc", "/openapi.json", "/favicon.ico")
 
 
 def split_host(value: str) -> tuple[str, int | None]:

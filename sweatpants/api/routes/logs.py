@@ -10,6 +10,8 @@ from fastapi import APIRouter, Depends, Query, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from sweatpants.api.deps import engine_of, get_engine
+from sweatpants.api.openapi import errors
+from sweatpants.api.schemas import LogPage
 from sweatpants.api.streams import listen_for_close, refuse, wait_or_disconnect
 from sweatpants.engine import Engine
 from sweatpants.errors import SweatpantsError
@@ -31,7 +33,7 @@ def _entry(row: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/jobs/{job_id}/logs")
+@router.get("/jobs/{job_id}/logs", response_model=LogPage, responses=errors(404, 409, 422))
 async def get_logs(
     job_id: str,
     limit: int = Query(100, ge=1, le=10000),

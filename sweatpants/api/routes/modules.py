@@ -14,6 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from sweatpants.api.deps import get_engine
+from sweatpants.api.openapi import errors
+from sweatpants.api.schemas import (
+    Module,
+    ModuleList,
+    ModuleSummary,
+    ReloadReport,
+    SyncReport,
+    Uninstalled,
+)
 from sweatpants.engine import Engine
 from sweatpants.errors import Conflict
 from sweatpants.modules import (
@@ -51,17 +60,17 @@ def _announce(engine: Engine, action: str, module_id: str | None = None) -> None
     engine.events.publish(event)
 
 
-@router.get("/modules")
+@router.get("/modules", response_model=ModuleList)
 async def list_modules(engine: Engine = Depends(get_engine)) -> dict[str, Any]:
     return {"modules": [module.to_summary() for module in engine.modules.list()]}
 
 
-@router.get("/modules/{module_id}")
+@router.get("/modules/{module_id}", response_model=Module, responses=errors(404, 422))
 async def get_module(module_id: str, engine: Engine = Depends(get_engine)) -> dict[str, Any]:
     return engine.modules.get(module_id).to_dict()
 
 
-@router.post("/modules/install")
+@router.post("/modules/install", response_model=ModuleSummary, responses=errors(415, 422, 503))
 async def install_module(
     request: InstallRequest, engine: Engine = Depends(get_engine)
 ) -> dict[str, Any]:
@@ -70,7 +79,7 @@ async def install_module(
     return module.to_summary()
 
 
-@router.post("/modules/install-git")
+@router.post("/modules/install-git", response_model=ModuleSummary, responses=errors(415, 422, 503))
 async def install_module_from_git(
     request: GitInstallRequest, engine: Engine = Depends(get_engine)
 ) -> dict[str, Any]:
@@ -83,7 +92,7 @@ async def install_module_from_git(
     return module.to_summary()
 
 
-@router.delete("/modules/{module_id}")
+@router.delete("/modules/{module_id}", response_model=Uninstalled, responses=errors(404, 409, 422))
 async def uninstall_module(module_id: str, engine: Engine = Depends(get_engine)) -> dict[str, Any]:
     engine.modules.get(module_id)  # 422 for a malformed id, 404 when not installed
     if module_id in engine.jobs.active_module_ids():
@@ -96,14 +105,14 @@ async def uninstall_module(module_id: str, engine: Engine = Depends(get_engine))
     return answer
 
 
-@router.post("/modules/sync")
+@router.post("/modules/sync", response_model=SyncReport, responses=errors(503))
 async def sync(engine: Engine = Depends(get_engine)) -> dict[str, Any]:
     report = await run_in_threadpool(sync_modules, engine.modules)
     _announce(engine, "synced")
     return report.to_dict()
 
 
-@router.post("/modules/reload")
+@router.post("/modules/reload", response_model=ReloadReport, responses=errors(503))
 async def reload(engine: Engine = Depends(get_engine)) -> dict[str, Any]:
     report = await run_in_threadpool(engine.modules.reload)
     _announce(engine, "reloaded")

@@ -19,6 +19,8 @@ from pydantic import BaseModel, Field
 from starlette.requests import HTTPConnection
 
 from sweatpants.api.deps import engine_of
+from sweatpants.api.openapi import errors
+from sweatpants.api.schemas import CapabilitiesState, ProxyFetchAnswer
 from sweatpants.capabilities.fetch import (
     FetchRequest,
     fetch,
@@ -74,14 +76,19 @@ def to_request(body: ProxyFetchBody) -> FetchRequest:
     )
 
 
-@router.post("/proxy-fetch")
+@router.post(
+    "/proxy-fetch",
+    response_model=ProxyFetchAnswer,
+    response_model_exclude_unset=True,  # `detail` comes with failures, `url` with successes
+    responses=errors(415, 422),
+)
 async def proxy_fetch(
     body: ProxyFetchBody, capabilities: Capabilities = Depends(get_capabilities)
 ) -> dict[str, Any]:
     return await fetch(capabilities.proxy, to_request(body))
 
 
-@router.get("/capabilities")
+@router.get("/capabilities", response_model=CapabilitiesState)
 async def describe(capabilities: Capabilities = Depends(get_capabilities)) -> dict[str, Any]:
     return capabilities.describe()
 

@@ -13,6 +13,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from sweatpants.api.deps import get_engine
+from sweatpants.api.openapi import errors
+from sweatpants.api.schemas import ResultPage
 from sweatpants.engine import Engine
 from sweatpants.jobs.models import iso
 from sweatpants.store import Store
@@ -29,7 +31,7 @@ class ExportFormat(StrEnum):
     CSV = "csv"
 
 
-@router.get("/jobs/{job_id}/results")
+@router.get("/jobs/{job_id}/results", response_model=ResultPage, responses=errors(404, 409, 422))
 async def get_results(
     job_id: str,
     limit: int = Query(1000, ge=1, le=10000),
@@ -52,7 +54,17 @@ async def get_results(
     return {"results": results, "total": total, "next_cursor": next_cursor}
 
 
-@router.get("/jobs/{job_id}/results/export")
+@router.get(
+    "/jobs/{job_id}/results/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "every result, one JSON document a line (ndjson) or as CSV",
+            "content": {"application/x-ndjson": {}, "text/csv": {}},
+        },
+        **errors(404, 409, 422),
+    },
+)
 async def export_results(
     job_id: str,
     format: ExportFormat = ExportFormat.NDJSON,

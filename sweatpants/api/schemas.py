@@ -1,0 +1,296 @@
+"""The API's answers as pydantic models: what /openapi.json, /docs and /redoc describe.
+
+Each model lists every field its route returns today, in the order the route builds it, so
+that validating an answer against its model changes nothing in it. `extra="allow"` is used
+only where the set of keys is open by design, and each such model says why. Job answers are
+typed loosely here until the engine's one `Job` model exists (`sweatpants/jobs/models.py`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ApiModel(BaseModel):
+    """Base of the answer models (keys a model does not list are not expected)."""
+
+
+class OpenModel(BaseModel):
+    """Base of the answer models whose set of keys is open; subclasses say why."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# ----- errors
+
+
+class FieldProblem(ApiModel):
+    """One problem of a request that failed validation."""
+
+    field: str = Field(description="the input that is wrong, like `inputs.count` or `body`")
+    message: str
+
+
+class Error(ApiModel):
+    """Every error answer (4xx, 5xx) has this one shape, rendered by one handler."""
+
+    detail: str = Field(description="what is wrong and how to fix it, for people")
+    error: str = Field(description="a short machine code: `not_found`, `invalid_input`, ...")
+    field: str | None = Field(
+        default=None, description="the input the error is about, when there is one"
+    )
+    errors: list[FieldProblem] | None = Field(
+        default=None, description="every problem of a request that failed validation (422)"
+    )
+    matches: list[str] | None = Field(
+        default=None, description="the job ids an ambiguous id prefix matches (409)"
+    )
+
+
+# ----- modules
+
+
+class ModuleField(OpenModel):
+    """A declared input or setting of a module. Open: module.json keys the engine does not
+    know are kept and shown as given (modules in the wild declare their own)."""
+
+    id: str
+    type: str = Field(description="text, number, integer, boolean, json (others act as text)")
+    required: bool
+    default: Any = None
+    description: str
+
+
+class ModuleSummary(ApiModel):
+    """A module as `GET /modules` lists it and as an install answers."""
+
+    id: str
+    name: str
+    version: str
+    description: str
+    capabilities: list[str] = Field(description="`proxy`, `browser`")
+    path: str = Field(description="the folder it is installed in")
+    source: str | None = Field(description="the URL or folder it was installed from")
+    source_info: dict[str, Any] | None = Field(
+        description="how it was installed: kind (path, git, example), url, commit, ..."
+    )
+    requirements: Literal["none", "pending", "installed"] = Field(
+        description="the state of its requirements.txt"
+    )
+
+
+class Module(OpenModel):
+    """A module's full manifest and where it is installed. Open: keys of module.json that
+    the engine does not know are kept and shown as given."""
+
+    id: str
+    name: str
+    version: str
+    description: str
+    capabilities: list[str] = Field(description="`proxy`, `browser`")
+    path: str = Field(description="the folder it is installed in")
+    source: str | None = Field(description="the URL or folder it was installed from")
+    source_info: dict[str, Any] | None = Field(
+        description="how it was installed: kind (path, git, example), url, commit, ..."
+    )
+    requirements: Literal["none", "pending", "installed"] = Field(
+        description="the state of its requirements.txt"
+    )
+    entrypoint: str
+    inputs: list[ModuleField]
+    settings: list[ModuleField]
+
+
+class ModuleList(ApiModel):
+    modules: list[ModuleSummary]
+
+
+class Uninstalled(ApiModel):
+    id: str
+    uninstalled: bool
+
+
+class SyncReport(ApiModel):
+    """What `POST /modules/sync` did with each source of modules.yaml."""
+
+    installed: list[dict[str, Any]] = Field(description="`{id, name, version, source}` each")
+    failed: list[dict[str, Any]] = Field(description="`{source, error}` (and the module asked)")
+    skipped: list[dict[str, Any]] = Field(description="modules already installed, unchanged")
+    config_path: str = Field(description="the modules.yaml that was read")
+    config_found: bool
+
+
+class ModuleProblem(ApiModel):
+    path: str
+    error: str
+
+
+class ReloadReport(ApiModel):
+    """What a rescan of the modules directory found."""
+
+    modules: list[ModuleSummary]
+    errors: list[ModuleProblem] = Field(description="one per folder that is not a valid module")
+
+
+# ----- jobs: logs and results
+
+
+class LogEntry(ApiModel):
+    id: int = Field(description="increasing within a job; a cursor for `after`")
+    timestamp: str | None = Field(description="ISO 8601, UTC (`...Z`)")
+    level: str = Field(description="DEBUG, INFO, WARNING, ERROR (as the module logged it)")
+    message: str
+
+
+class LogPage(ApiModel):
+    """A page of a job's log, oldest first."""
+
+    logs: list[LogEntry]
+    next_cursor: int | None = Field(
+        description="pass as `after` for the next page (the last id, or the `after` given)"
+    )
+
+
+class ResultEntry(ApiModel):
+    seq: int = Field(description="1, 2, 3 ... within a job; a cursor for `after`")
+    data: Any = Field(description="what the module yielded")
+    created_at: str | None = Field(description="ISO 8601, UTC (`...Z`)")
+
+
+class ResultPage(ApiModel):
+    """A page of a job's results, in the order they were yielded."""
+
+    results: list[ResultEntry]
+    total: int = Field(description="how many results the job has in all")
+    next_cursor: int | None = Field(
+        description="pass as `after` for the next page; null when this page is the last"
+    )
+
+
+# ----- capabilities
+
+
+class ProxyState(ApiModel):
+    configured: bool
+    url: str | None = Field(description="SWEATPANTS_PROXY_URL, credentials masked")
+    rotation_url: str | None = Field(description="SWEATPANTS_PROXY_ROTATION_URL, masked")
+    sticky_sessions: bool
+    geo: bool
+
+
+class PooledBrowser(ApiModel):
+    id: str
+    pid: int
+    age_seconds: float
+    contexts: int
+    jobs: list[str]
+    draining: bool
+    leases_served: int
+
+
+class BrowserPoolState(ApiModel):
+    pool_size: int
+    restart_hours: float
+    state: Literal["idle", "running", "stopped"]
+    alive: int
+    starting: int
+    draining: int
+    contexts_in_use: int
+    leases_served: int
+    crashes: int
+    restarts: int
+    binary: str | None
+    binary_source: str | None
+    last_error: str | None
+    browsers: list[PooledBrowser]
+
+
+class CapabilitiesState(ApiModel):
+    proxy: ProxyState
+    browser: BrowserPoolState
+
+
+class ProxyFetchAnswer(ApiModel):
+    """`POST /proxy-fetch`. A network failure is an answer with `success: false` (HTTP 200),
+    `error` and `detail`; `url` and `elapsed_ms` come with a success only."""
+
+    success: bool
+    content: str | None = Field(description="the body, as text or base64 (see `encoding`)")
+    status_code: int | None
+    headers: dict[str, str]
+    encoding: Literal["text", "base64"] | None
+    error: str | None = Field(description="a short code when `success` is false")
+    detail: str | None = Field(default=None, description="what went wrong (failures only)")
+    proxy: str = Field(description="direct, rotating or sticky")
+    url: str | None = Field(default=None, description="the final URL, after redirects")
+    elapsed_ms: float | None = None
+
+
+# ----- status
+
+
+class Progress(ApiModel):
+    done: float | int
+    total: float | int | None
+
+
+class RunningJob(ApiModel):
+    id: str
+    module: str = Field(description="the module id (the earlier engine's name for it)")
+    module_id: str
+    status: Literal["running"]
+    started_at: str | None
+    progress: Progress | None
+
+
+class JobCounts(ApiModel):
+    """How many jobs are in each state."""
+
+    pending: int
+    running: int
+    completed: int
+    failed: int
+    stopped: int
+
+
+class DiskState(ApiModel):
+    """Free space where the database lives; below the minimum, new jobs are refused (507)."""
+
+    path: str
+    free_bytes: int
+    total_bytes: int
+    min_free_bytes: int = Field(description="SWEATPANTS_MIN_FREE_MB, in bytes")
+    low: bool
+    full: bool = Field(description="a write failed for lack of space")
+    message: str | None = Field(description="what is wrong and how to fix it, when it is")
+
+
+class RayState(OpenModel):
+    """The Ray cluster as the executor last saw it. Open: a connected cluster adds what its
+    bridge reports (nodes, CPUs, free CPUs)."""
+
+    address: str
+    connected: bool
+    error: str | None = None
+
+
+class Status(OpenModel):
+    """`GET /status`, answered from memory. Open: each status provider the engine has adds
+    its own key (`proxy`, `browser`, and `ray` when a cluster is configured)."""
+
+    status: Literal["running"]
+    engine: Literal["sweatpants"]
+    version: str
+    uptime: str = Field(description="like `2h 15m`")
+    uptime_seconds: float
+    module_count: int
+    jobs: list[RunningJob] = Field(description="the jobs running now")
+    counts: JobCounts
+    executor: str = Field(description="where jobs run by default: local or ray")
+    max_running_jobs: int
+    disk: DiskState
+    proxy: ProxyState
+    browser: BrowserPoolState
+    ray: RayState | None = Field(default=None, description="only when Ray is configured")
