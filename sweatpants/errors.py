@@ -88,6 +88,13 @@ class Unavailable(SweatpantsError):
     code = "unavailable"
 
 
+class InsufficientStorage(SweatpantsError):
+    """The disk holding the database is full or below the free-space minimum; says where."""
+
+    status = 507
+    code = "insufficient_storage"
+
+
 class ConfigError(SweatpantsError):
     """A setting has a value the engine cannot use; raised at start-up with how to fix it."""
 

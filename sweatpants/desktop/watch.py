@@ -1,7 +1,8 @@
 """What the tray shows, from a light poll of the daemon's `/status` (and `/jobs` for names).
 
 `StatusTracker` is the pure part: it turns a `/status` answer into a `TraySnapshot` (idle,
-running or failed-since-last-look, with counts for the tooltip) and a page of `/jobs` into
+running or failed-since-last-look, with counts for the tooltip; a full or low disk shows as
+failed, with the free space and the directory first in the tooltip and the menu) and a page of `/jobs` into
 the jobs that ended since the previous look (for notifications). `Watcher` is the thread
 that polls once a second and hands both to callbacks.
 """
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 
 from sweatpants.desktop.icons import TrayState
+from sweatpants.store.space import human_bytes
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +36,14 @@ class TraySnapshot:
     running: int = 0
     pending: int = 0
     failed_unseen: int = 0
+    disk_low: bool = False  # the daemon takes no new jobs until space returns
+    disk_full: bool = False  # ... because a write already failed for lack of space
+    disk_free: int = 0  # bytes, while the disk is low
+    disk_path: str = ""
 
     @property
     def state(self) -> TrayState:
-        if self.failed_unseen > 0:
+        if self.failed_unseen > 0 or self.disk_low:
             return TrayState.FAILED
         if self.running or self.pending:
             return TrayState.RUNNING
@@ -52,9 +58,12 @@ class TraySnapshot:
             parts.append(f"{self.pending} waiting")
         if self.failed_unseen:
             parts.append(f"{self.failed_unseen} failed")
-        if parts == ["0 running"]:
-            return "Idle (0 running)"
-        return ", ".join(parts)
+        line = "Idle (0 running)" if parts == ["0 running"] else ", ".join(parts)
+        if self.disk_low:
+            word = "full" if self.disk_full else "low"
+            where = f" in {self.disk_path}" if self.disk_path else ""
+            return f"Disk {word}: {human_bytes(self.disk_free)} free{where} · {line}"
+        return line
 
     @property
     def tooltip(self) -> str:
@@ -81,11 +90,18 @@ class StatusTracker:
         if self._failed_seen is None or failed < self._failed_seen:
             self._failed_seen = failed  # failures from before the app started were not news
         self._failed_total = failed
+        disk = status.get("disk")
+        disk = disk if isinstance(disk, dict) else {}
+        low = disk.get("low") is True
         return TraySnapshot(
             reachable=True,
             running=_count(counts, "running"),
             pending=_count(counts, "pending"),
             failed_unseen=failed - self._failed_seen,
+            disk_low=low,
+            disk_full=low and disk.get("full") is True,
+            disk_free=_count(disk, "free_bytes") if low else 0,
+            disk_path=str(disk.get("path") or "") if low else "",
         )
 
     def mark_seen(self) -> None:

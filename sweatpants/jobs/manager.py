@@ -6,6 +6,11 @@ A job is `pending` until a slot is free (first come, first served, at most
 the event bus. Jobs left `running` by a daemon that went down are put back in the queue at
 start, with results newer than their last checkpoint dropped, so that after a resume every
 result appears exactly once.
+
+A full disk is a state like any other: below the free-space minimum new jobs are refused
+(507) and queued ones wait; a job whose output cannot be stored for lack of space is killed
+and ends `failed` saying so (its final state goes in through the store's space reserve);
+a watcher notices when space returns, writes the reserve back and starts the queue again.
 """
 
 from __future__ import annotations
@@ -21,16 +26,18 @@ from functools import partial
 from typing import Any, Protocol
 
 from sweatpants.config import Settings
-from sweatpants.errors import Ambiguous, Conflict, NotFound, Unavailable
+from sweatpants.errors import Ambiguous, Conflict, InsufficientStorage, NotFound, Unavailable
 from sweatpants.events import EventBus
 from sweatpants.jobs import protocol
 from sweatpants.jobs.executor import Exit, LaunchError, RunHandle
 from sweatpants.jobs.executors import Executors
 from sweatpants.jobs.models import JobStatus, human_duration, iso, job_to_api, parse_duration
+from sweatpants.jobs.space_watch import Endings, SpaceWatch, disk_full_error
 from sweatpants.store import Store
 from sweatpants.store import jobs as job_sql
 from sweatpants.store import logs as log_sql
 from sweatpants.store import results as result_sql
+from sweatpants.store.space import DiskState
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +75,7 @@ class ActiveJob:
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
     escalation: asyncio.Task[None] | None = None
     requeue: bool = False  # its runner was lost; run it again from its checkpoint
+    out_of_space: bool = False  # its output could not be stored: the disk is full
 
 
 class JobManager:
@@ -93,6 +101,9 @@ class JobManager:
         self._counts: collections.Counter[str] = collections.Counter()
         self._accepting = False
         self._shutting_down = False
+        self._space = store.space
+        self._space_watch = SpaceWatch(store.space, events, self._space_looked_at)
+        self._endings = Endings(store)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -101,7 +112,9 @@ class JobManager:
         interrupted = await self._store.read(lambda c: job_sql.with_status(c, ["running"]))
         for row in interrupted:
             job_id: str = row["id"]
-            await self._store.write(partial(job_sql.prepare_resume, job_id=job_id), jobs=[job_id])
+            await self._store.write(
+                partial(job_sql.prepare_resume, job_id=job_id), jobs=[job_id], essential=True
+            )
             dropped = row["result_count"] - row["checkpoint_seq"]
             await self._system_log(
                 row["id"],
@@ -113,12 +126,14 @@ class JobManager:
         self._queue.update((row["id"], row["module_id"]) for row in pending)
         self._counts.update(await self._store.read(job_sql.count_by_status))
         self._accepting = True
+        self._space_watch.start()
         self._schedule()
 
     async def shutdown(self) -> None:
         """Stop taking jobs; let running ones wind down within the grace; keep them for resume."""
         self._accepting = False
         self._shutting_down = True
+        self._space_watch.stop()
         for active in list(self._active.values()):
             if active.handle is not None:
                 active.handle.cancel()
@@ -133,6 +148,8 @@ class JobManager:
         await self._wait_active(KILL_AFTER_TERM_SECONDS)
         for task in list(self._tasks):
             task.cancel()
+        if self._endings.waiting:
+            await self._endings.retry()
         await self._executors.close()
 
     async def _wait_active(self, timeout: float) -> None:
@@ -166,7 +183,7 @@ class JobManager:
         row = await self._store.read(lambda c: job_sql.get(c, full))
         if row is None:
             raise NotFound(f"no job with id {job_id!r}")
-        return job_to_api(row)
+        return self._endings.overlay(job_to_api(row))
 
     def running(self) -> list[dict[str, Any]]:
         """Jobs holding a slot, from memory (cheap enough for `/status` at any rate)."""
@@ -184,6 +201,10 @@ class JobManager:
 
     def counts(self) -> dict[str, int]:
         return {status.value: self._counts.get(status.value, 0) for status in JobStatus}
+
+    def disk(self) -> dict[str, Any]:
+        """Free space where the database lives, for `/status` (one statvfs)."""
+        return self._space.measure().to_api()
 
     def active_module_ids(self) -> set[str]:
         """Modules with a job pending or running (they must not be uninstalled)."""
@@ -225,6 +246,9 @@ class JobManager:
             "created_at": time.time(),
             "executor": executor_name,
         }
+        state = self._space.measure()
+        if state.low:
+            raise InsufficientStorage(f"not starting a new job: {state.describe()}")
         await self._store.write(lambda c: job_sql.insert(c, row), jobs=[job_id])
         self._counts[JobStatus.PENDING.value] += 1
         self._queue[job_id] = manifest.id
@@ -256,6 +280,10 @@ class JobManager:
     # ---- scheduling ------------------------------------------------------------------------
 
     def _schedule(self) -> None:
+        if not (self._queue and self._accepting):
+            return
+        if self._space.measure().low:
+            return  # queued jobs wait for space; the space watcher schedules them when it is back
         while (
             self._accepting and self._queue and len(self._active) < self._settings.max_running_jobs
         ):
@@ -274,6 +302,11 @@ class JobManager:
             await self._launch_and_supervise(active)
         except Exception as exc:  # a bug of ours must not leave the job stuck `running`
             log.exception("job %s: supervisor error", active.id)
+            if active.handle is not None:
+                active.handle.kill()  # nobody reads its output any more
+            if isinstance(exc, InsufficientStorage):
+                active.out_of_space = True
+                active.error = disk_full_error(self._space)
             active.error = active.error or f"internal error in the daemon: {exc}"
             await self._finish(active, Exit(code=None))
         finally:
@@ -336,6 +369,7 @@ class JobManager:
         await self._store.write(
             lambda c: job_sql.mark_running(c, active.id, now=now, pid=handle.pid, node=handle.node),
             jobs=[active.id],
+            essential=True,
         )
         self._move_count(JobStatus.PENDING, JobStatus.RUNNING)
         await self._publish(active.id)
@@ -357,18 +391,39 @@ class JobManager:
         await self._finish(active, exit_info)
 
     async def _pump(self, active: ActiveJob, handle: RunHandle) -> None:
-        """Move the runner's messages into the store, a bounded number of writes in flight."""
+        """Move the runner's messages into the store, a bounded number of writes in flight
+        (until the disk is full: then the job is killed and nothing more is read)."""
         in_flight: collections.deque[asyncio.Future[Any]] = collections.deque()
-        async for frame in handle.frames():
-            active.last_frame_at = time.monotonic()
-            op = self._ingest(active, frame)
-            future = self._store.writer.submit(op, jobs=[active.id], wait=True)
-            assert future is not None
-            in_flight.append(asyncio.wrap_future(future))
-            if len(in_flight) >= MAX_WRITES_IN_FLIGHT:
+        frames = handle.frames()
+        try:
+            async for frame in frames:
+                active.last_frame_at = time.monotonic()
+                op = self._ingest(active, frame)
+                future = self._store.writer.submit(op, jobs=[active.id], wait=True)
+                assert future is not None
+                in_flight.append(asyncio.wrap_future(future))
+                if len(in_flight) >= MAX_WRITES_IN_FLIGHT:
+                    await in_flight.popleft()
+            while in_flight:
                 await in_flight.popleft()
-        for pending in in_flight:
-            await pending
+        except InsufficientStorage as exc:
+            await asyncio.gather(*in_flight, return_exceptions=True)
+            await self._out_of_space(active, handle, exc)
+            close = getattr(frames, "aclose", None)
+            if close is not None:
+                await close()
+
+    async def _out_of_space(
+        self, active: ActiveJob, handle: RunHandle, exc: InsufficientStorage
+    ) -> None:
+        """The job's output cannot be stored: end its process now and fail it saying why."""
+        handle.kill()
+        if active.out_of_space:
+            return
+        active.out_of_space = True
+        active.error, active.traceback = disk_full_error(self._space), None
+        log.error("job %s: stopped, its output cannot be stored: %s", active.id, exc.detail)
+        await self._system_log(active.id, "ERROR", active.error)
 
     async def _drain(self, active: ActiveJob, pump: asyncio.Future[None]) -> None:
         """After the process ended, store what it left in the pipe. Give up only when nothing
@@ -478,13 +533,16 @@ class JobManager:
                 active.id, "INFO", "the daemon is stopping; this job will resume on its next start"
             )
             return  # the row stays `running`, which is what start() resumes
-        if exit_info.resume and active.stop_reason is None and not active.done:
+        lost = exit_info.resume and not (active.done or active.out_of_space)
+        if lost and active.stop_reason is None:
             self._lost_runners[active.id] += 1
             if self._lost_runners[active.id] <= MAX_LOST_RUNNER_RESUMES:
                 await self._resume_lost(active, exit_info.describe())
                 return
         error, traceback = None, None
-        if active.stop_reason is not None:
+        if active.out_of_space:
+            status, error = JobStatus.FAILED, active.error
+        elif active.stop_reason is not None:
             status = JobStatus.STOPPED
             error = active.stop_reason if "max_duration" in active.stop_reason else None
         elif active.error is not None:
@@ -504,7 +562,9 @@ class JobManager:
         """Put a job whose runner was lost back in the queue, from its last checkpoint."""
         row = await self._store.read(lambda c: job_sql.get(c, active.id))
         dropped = (row["result_count"] - row["checkpoint_seq"]) if row is not None else 0
-        await self._store.write(partial(job_sql.prepare_resume, job_id=active.id), jobs=[active.id])
+        await self._store.write(
+            partial(job_sql.prepare_resume, job_id=active.id), jobs=[active.id], essential=True
+        )
         await self._system_log(
             active.id,
             "WARNING",
@@ -525,36 +585,38 @@ class JobManager:
         traceback: str | None = None,
         exit_code: int | None = None,
     ) -> None:
-        now = time.time()
-        await self._store.write(
-            lambda c: job_sql.finish(
-                c,
-                job_id,
-                status=status.value,
-                now=now,
-                error=error,
-                traceback=traceback,
-                exit_code=exit_code,
-            ),
-            jobs=[job_id],
+        await self._endings.record(
+            job_id, status.value, error=error, traceback=traceback, exit_code=exit_code
         )
         self._move_count(previous, status)
         await self._publish(job_id)
+
+    async def _space_looked_at(self, state: DiskState) -> None:
+        """Each look of the space watch: store waiting endings; start queued jobs if there is room."""
+        if self._endings.waiting:
+            await self._endings.retry()
+        if not state.low:
+            self._schedule()
 
     def _move_count(self, before: JobStatus, after: JobStatus) -> None:
         self._counts[before.value] -= 1
         self._counts[after.value] += 1
 
     async def _system_log(self, job_id: str, level: str, message: str) -> None:
+        """A `[sweatpants]` line in the job's log; lost (and said so here) only if even the
+        space reserve is gone, since a missing line must never stop a job from ending."""
         entry = [(time.time(), level, f"[sweatpants] {message}")]
 
         def write(conn: Any) -> None:
             log_sql.append(conn, job_id, entry)
             job_sql.add_counts(conn, job_id, results=0, logs=1)
 
-        await self._store.write(write, jobs=[job_id])
+        try:
+            await self._store.write(write, jobs=[job_id], essential=True)
+        except InsufficientStorage as exc:
+            log.error("job %s: log line not stored (%s): %s", job_id, exc, message)
 
     async def _publish(self, job_id: str) -> None:
         row = await self._store.read(lambda c: job_sql.get(c, job_id))
         if row is not None:
-            self._events.publish({"type": "job", "job": job_to_api(row)})
+            self._events.publish({"type": "job", "job": self._endings.overlay(job_to_api(row))})

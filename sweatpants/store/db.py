@@ -6,6 +6,12 @@ one failing operation does not undo its neighbours), commits once and then repor
 That is how logs and results from many jobs reach the disk in group commits without a
 commit per row. Reads run in worker threads, each with its own connection (WAL lets them
 proceed while the writer commits).
+
+A full disk is handled here too (see `space.py`): when a transaction fails for lack of
+space, the writer spends the space reserve and retries the writes marked `essential` (final
+job states and the log lines explaining them) on their own; every other write of the batch,
+and every later one until space returns, fails at once with `InsufficientStorage`, so what
+the reserve freed is kept for the writes that keep job states true.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sweatpants.errors import InsufficientStorage
 from sweatpants.store.schema import migrate
+from sweatpants.store.space import Space, is_disk_full
 
 T = TypeVar("T")
 WriteOp = Callable[[sqlite3.Connection], Any]
@@ -29,6 +37,7 @@ CommitHook = Callable[[set[str]], None]
 log = logging.getLogger(__name__)
 
 MAX_OPS_PER_TRANSACTION = 2000
+WAL_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -43,44 +52,66 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 class _Write:
-    __slots__ = ("future", "jobs", "op")
+    __slots__ = ("essential", "future", "jobs", "op")
 
-    def __init__(self, op: WriteOp, jobs: frozenset[str], future: Future[Any] | None) -> None:
+    def __init__(
+        self, op: WriteOp, jobs: frozenset[str], future: Future[Any] | None, essential: bool
+    ) -> None:
         self.op = op
         self.jobs = jobs
         self.future = future
+        self.essential = essential
 
 
 _STOP = object()
+Outcome = tuple[_Write, bool, Any]
 
 
 class Writer:
     """The single writer thread. `submit` queues an operation; `call` awaits its result."""
 
-    def __init__(self, path: Path, on_commit: CommitHook | None = None) -> None:
+    def __init__(self, path: Path, on_commit: CommitHook | None = None, space: Space | None = None):
         self._path = path
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._on_commit = on_commit
+        self._space = space if space is not None else Space(path, 0)
         self._thread = threading.Thread(
             target=self._run, name="sweatpants-sqlite-writer", daemon=True
         )
         self._conn: sqlite3.Connection | None = None
+        self._checkpointing = True
 
     def start(self) -> None:
         self._conn = connect(self._path)
+        self._conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
         self._thread.start()
 
     def submit(
-        self, op: WriteOp, *, jobs: Iterable[str] = (), wait: bool = False
+        self,
+        op: WriteOp,
+        *,
+        jobs: Iterable[str] = (),
+        wait: bool = False,
+        essential: bool = False,
     ) -> Future[Any] | None:
-        """Queue `op(conn)`; `jobs` names the jobs whose live streams should wake after commit."""
+        """Queue `op(conn)`; `jobs` names the jobs whose live streams should wake after commit.
+
+        `essential` writes keep job states true (final states, the log lines that explain
+        them): they may use the space reserve and are never refused for lack of space.
+        """
         future: Future[Any] | None = Future() if wait else None
-        self._queue.put(_Write(op, frozenset(jobs), future))
+        self._queue.put(_Write(op, frozenset(jobs), future, essential))
         return future
 
-    async def call(self, op: Callable[[sqlite3.Connection], T], *, jobs: Iterable[str] = ()) -> T:
+    async def call(
+        self,
+        op: Callable[[sqlite3.Connection], T],
+        *,
+        jobs: Iterable[str] = (),
+        essential: bool = False,
+    ) -> T:
         """Run `op` in the next group transaction and return its result once committed."""
-        future = self.submit(op, jobs=jobs, wait=True)
+        future = self.submit(op, jobs=jobs, wait=True, essential=essential)
         assert future is not None
         result: T = await asyncio.wrap_future(future)
         return result
@@ -115,18 +146,81 @@ class Writer:
             if batch:
                 try:
                     self._commit(conn, batch)
-                except Exception:  # never let one bad batch end the only writer
-                    log.exception("database writer: unexpected error after a commit")
+                except Exception as exc:  # never let one bad batch end the only writer
+                    log.exception("database writer: unexpected error")
+                    for write in batch:  # and never leave a waiter waiting
+                        if write.future is not None and not write.future.done():
+                            write.future.set_exception(exc)
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Write]) -> None:
-        outcomes: list[tuple[_Write, bool, Any]] = []
+        outcomes: list[Outcome] = []
+        self._follow_space(conn)
+        if self._space.full:  # keep what the reserve freed for the writes that must land
+            refused = self._no_space("still full since an earlier write failed")
+            outcomes += [(w, False, refused) for w in batch if not w.essential]
+            batch = [w for w in batch if w.essential]
+        if batch:
+            done, full = self._transaction(conn, batch)
+            outcomes += done
+            if full is not None:
+                outcomes += self._after_disk_full(conn, batch, full)
+        self._report(outcomes)
+
+    def _after_disk_full(
+        self, conn: sqlite3.Connection, batch: list[_Write], cause: BaseException
+    ) -> list[Outcome]:
+        """The batch failed for lack of space: spend the reserve, retry the essential writes."""
+        released = self._space.spend_reserve()
+        if released:
+            log.error("database write failed, the disk is full (%s); released the reserve", cause)
+            self._follow_space(conn)
+        error = self._no_space(str(cause))
+        outcomes: list[Outcome] = [(w, False, error) for w in batch if not w.essential]
+        essential = [w for w in batch if w.essential]
+        if essential and not released:  # the reserve was spent before: nothing to retry with
+            outcomes += [(w, False, error) for w in essential]
+        elif essential:
+            done, full = self._transaction(conn, essential)
+            outcomes += done
+            if full is not None:
+                log.error("an essential database write failed even after the reserve: %s", full)
+                outcomes += [(w, False, self._no_space(str(full))) for w in essential]
+        return outcomes
+
+    def _follow_space(self, conn: sqlite3.Connection) -> None:
+        """No automatic WAL checkpoints while the disk is full: copying the WAL into the
+        database grows the database file, and would eat the reserve that the final states
+        need (each of those only appends a few pages to the WAL). Back on once space is."""
+        wanted = not self._space.full
+        if wanted != self._checkpointing:
+            pages = WAL_AUTOCHECKPOINT_PAGES if wanted else 0
+            conn.execute(f"PRAGMA wal_autocheckpoint = {pages}")
+            self._checkpointing = wanted
+
+    def _no_space(self, cause: str) -> InsufficientStorage:
+        return InsufficientStorage(
+            f"the disk is full: no room left in {self._space.directory} to store more "
+            f"({cause}); free some space there, no restart needed"
+        )
+
+    def _transaction(
+        self, conn: sqlite3.Connection, writes: list[_Write]
+    ) -> tuple[list[Outcome], BaseException | None]:
+        """Run `writes` in one transaction, each in a savepoint.
+
+        Returns their outcomes, or no outcomes and the error when the disk was full (then
+        nothing landed, and the caller decides what to retry).
+        """
+        outcomes: list[Outcome] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for write in batch:
+            for write in writes:
                 conn.execute("SAVEPOINT op")
                 try:
                     value = write.op(conn)
                 except Exception as exc:
+                    if is_disk_full(exc):
+                        raise  # SQLite may have rolled back the whole transaction already
                     conn.execute("ROLLBACK TO op")
                     outcomes.append((write, False, exc))
                 else:
@@ -134,10 +228,22 @@ class Writer:
                 conn.execute("RELEASE op")
             conn.execute("COMMIT")
         except Exception as exc:  # the commit itself failed: nothing in this batch landed
+            self._rollback(conn)
+            if is_disk_full(exc):
+                return [], exc
             log.exception("database write failed")
-            if conn.in_transaction:
+            outcomes = [(write, False, exc) for write in writes]
+        return outcomes, None
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            try:
                 conn.execute("ROLLBACK")
-            outcomes = [(write, False, exc) for write in batch]
+            except sqlite3.Error as exc:  # SQLite may have rolled back on its own
+                log.warning("rollback after a failed write: %s", exc)
+
+    def _report(self, outcomes: list[Outcome]) -> None:
         touched: set[str] = set()
         for write, ok, value in outcomes:
             if ok:
@@ -156,7 +262,9 @@ class Writer:
 class Store:
     """The database: the writer for changes, thread-local connections for reads."""
 
-    def __init__(self, path: Path, on_commit: CommitHook | None = None) -> None:
+    def __init__(
+        self, path: Path, on_commit: CommitHook | None = None, *, min_free_bytes: int = 0
+    ) -> None:
         self.path = path
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
@@ -167,9 +275,11 @@ class Store:
             migrate(conn)
         finally:
             conn.close()
-        self.writer = Writer(path, on_commit)
+        self.space = Space(path, min_free_bytes)
+        self.writer = Writer(path, on_commit, self.space)
 
     def open(self) -> None:
+        self.space.open()
         self.writer.start()
 
     def close(self) -> None:
@@ -193,5 +303,12 @@ class Store:
         """Run a read query in a worker thread."""
         return await asyncio.to_thread(lambda: op(self.reader()))
 
-    async def write(self, op: Callable[[sqlite3.Connection], T], *, jobs: Iterable[str] = ()) -> T:
-        return await self.writer.call(op, jobs=jobs)
+    async def write(
+        self,
+        op: Callable[[sqlite3.Connection], T],
+        *,
+        jobs: Iterable[str] = (),
+        essential: bool = False,
+    ) -> T:
+        """Run `op` in the writer; `essential` as in `Writer.submit` (may use the reserve)."""
+        return await self.writer.call(op, jobs=jobs, essential=essential)

@@ -1,4 +1,5 @@
-// The live event stream (WS /events): job state changes and progress, fanned out to views.
+// The live event stream (WS /events): job state changes, progress and the disk state, fanned
+// out to views.
 import { wsUrl } from "./api.js";
 import { ReconnectingSocket } from "./socket.js";
 
@@ -34,5 +35,6 @@ export class LiveEvents extends EventTarget {
     if (!msg || typeof msg !== "object") return;
     if (msg.type === "job" && msg.job) this.dispatchEvent(new CustomEvent("job", { detail: msg.job }));
     else if (msg.type === "progress") this.dispatchEvent(new CustomEvent("progress", { detail: msg }));
+    else if (msg.type === "disk" && msg.disk) this.dispatchEvent(new CustomEvent("disk", { detail: msg.disk }));
   }
 }

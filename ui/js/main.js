@@ -7,6 +7,7 @@ import { LiveEvents } from "./events.js";
 import { parseHash, section } from "./router.js";
 import { Scope } from "./scope.js";
 import { tokenDialog } from "./components/dialog.js";
+import { DiskBanner } from "./components/diskbanner.js";
 
 import overview from "./views/overview.js";
 import modules from "./views/modules.js";
@@ -22,6 +23,7 @@ class App {
   constructor() {
     this.main = document.getElementById("main");
     this.events = new LiveEvents();
+    this.diskBanner = new DiskBanner(this.events);
     this.scope = null;
     this.renders = 0;
   }
@@ -33,6 +35,7 @@ class App {
     onUnauthorized(() => this.askToken());
     window.addEventListener("hashchange", () => this.route());
     this.events.start();
+    this.diskBanner.start();
     this.route();
   }
 
@@ -52,6 +55,7 @@ class App {
     if (!token) return;
     setToken(token);
     this.events.restart();
+    this.diskBanner.load();
     this.route();
   }
 
@@ -75,7 +79,7 @@ class App {
     }
     clear(this.main);
     const root = h("div", { class: "page" });
-    this.main.appendChild(root);
+    this.main.append(this.diskBanner.el, root);
     if (this.renders++ > 0) this.main.focus({ preventScroll: true });
     window.scrollTo(0, 0);
     const view = VIEWS[route.name];

@@ -1,4 +1,4 @@
-"""GET /status: is the engine up, for how long, and what is running."""
+"""GET /status: is the engine up, for how long, what is running, and is there disk space."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ router = APIRouter()
 # validating it against the model on every request (see benchmarks/status_load.py).
 @router.get("/status", response_model=Status, response_class=JSONResponse)
 async def status(engine: Engine = Depends(get_engine)) -> JSONResponse:
-    """Answered from memory (no database read): it is polled often, by every client."""
+    """Answered from memory and one statvfs (no database read): every client polls it."""
     uptime = time.time() - engine.started_at
     body: dict[str, Any] = {
         "status": "running",
@@ -34,6 +34,7 @@ async def status(engine: Engine = Depends(get_engine)) -> JSONResponse:
         "counts": engine.jobs.counts(),
         "executor": engine.executors.default,
         "max_running_jobs": engine.settings.max_running_jobs,
+        "disk": engine.jobs.disk(),
     }
     for name, provider in engine.status_providers.items():
         body[name] = provider()
