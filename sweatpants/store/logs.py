@@ -1,4 +1,8 @@
-"""SQL for job logs: append in batches, read by keyset (the log id), never all at once."""
+"""SQL for job logs: append in batches, read by keyset (the log id), never all at once.
+
+`logs` is a rowid table (`id` is the row id) with an index on (job_id, id): a multi-MB line
+stays in the table's b-tree, out of the index every insert searches (see schema.py).
+"""
 
 from __future__ import annotations
 

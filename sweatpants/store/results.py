@@ -1,4 +1,8 @@
-"""SQL for job results: numbered per job (`seq` from 1), paged by keyset, streamed for export."""
+"""SQL for job results: numbered per job (`seq` from 1), paged by keyset, streamed for export.
+
+`results` is a rowid table with a unique index on (job_id, seq), so a multi-MB result sits in
+the table's b-tree, never in the index that every insert searches (see schema.py, migration 2).
+"""
 
 from __future__ import annotations
 

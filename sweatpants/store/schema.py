@@ -2,6 +2,11 @@
 
 The version lives in SQLite's `user_version`. Each migration runs once, in its own
 transaction, in order. Never edit a released migration: add the next one.
+
+Tables whose rows can be large (a result, a log line: megabytes at times) are rowid tables
+with a separate index on their lookup key. Never make them WITHOUT ROWID: such a table keeps
+whole rows in its key's b-tree, and one row far larger than a page slows every insert whose
+key sorts beside it (migration 2 undoes exactly that).
 """
 
 from __future__ import annotations
@@ -54,6 +59,24 @@ MIGRATIONS: tuple[str, ...] = (
         data   TEXT NOT NULL,
         PRIMARY KEY (job_id, seq)
     ) WITHOUT ROWID;
+    """,
+    # 2: results become a rowid table with a unique index on (job_id, seq). WITHOUT ROWID kept
+    # each whole row in the key's b-tree, where a row far larger than a page (one multi-MB
+    # result) is read in full by every key comparison that meets it: inserts whose keys sorted
+    # next to it ran ~250x slower (issue 19). Now the index holds only the key and the row id;
+    # the data stays in the table's own b-tree, which is keyed by the integer row id.
+    """
+    CREATE TABLE results_v2 (
+        job_id TEXT NOT NULL,
+        seq    INTEGER NOT NULL,
+        ts     REAL NOT NULL,
+        data   TEXT NOT NULL
+    );
+    INSERT INTO results_v2 (job_id, seq, ts, data)
+        SELECT job_id, seq, ts, data FROM results ORDER BY job_id, seq;
+    DROP TABLE results;
+    ALTER TABLE results_v2 RENAME TO results;
+    CREATE UNIQUE INDEX results_by_job ON results (job_id, seq);
     """,
 )
 
