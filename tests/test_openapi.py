@@ -8,6 +8,8 @@ started); the answer tests run on a real daemon.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -194,6 +196,12 @@ def test_docs_pages_refer_only_to_this_daemon(tmp_path: Path, page: str) -> None
     html = get(app, page)
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     assert "http:" not in html.text and "https:" not in html.text  # no CDN, no web fonts
+    policy = html.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "img-src 'self' data:;" in policy
+    assert "http" not in policy and "unsafe-eval" not in policy
+    for script in re.findall(r"<script>(.*?)</script>", html.text, flags=re.S):
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in policy  # the one inline script may run, no other
     references = same_origin_references(html.text)
     assert "/openapi.json" in references
     assert any(r.endswith(".js") for r in references)
