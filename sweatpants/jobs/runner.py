@@ -16,6 +16,7 @@ import inspect
 import io
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -27,7 +28,7 @@ from types import ModuleType
 from typing import Any, BinaryIO
 
 from sweatpants.jobs import protocol
-from sweatpants.sdk import runtime
+from sweatpants.sdk import encode, runtime
 from sweatpants.sdk.module import Module
 
 FLUSH_SECONDS = 0.02
@@ -81,9 +82,12 @@ class Channel:
     def _flush_locked(self) -> None:
         if not self._pending:
             return
-        frame = memoryview(protocol.encode_frame(self._pending))
-        self._pending = []
-        self._bytes = 0
+        pending, self._pending, self._bytes = self._pending, [], 0
+        try:
+            data = protocol.encode_frame(pending)
+        except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
+            data = protocol.encode_frame(_salvage(pending))
+        frame = memoryview(data)
         try:
             while frame:
                 written = os.write(self._fd, frame)
@@ -92,12 +96,51 @@ class Channel:
             os._exit(EXIT_DAEMON_GONE)
 
 
+def _salvage(messages: list[list[Any]]) -> list[list[Any]]:
+    """The batch with each message that cannot be framed replaced by an error log line.
+
+    The senders check what they send, so this is the last guard: one bad message must never
+    cost the messages batched with it (nor the job's error, sent after it).
+    """
+    kept: list[list[Any]] = []
+    for message in messages:
+        try:
+            protocol.encode_frame([message])
+        except (TypeError, ValueError) as exc:
+            note = f"Sweatpants could not send a {message[0]!r} message of this job: {exc}"
+            message = [protocol.LOG, time.time(), "ERROR", clean_text(note)]
+        kept.append(message)
+    return kept
+
+
+def clean_text(text: str) -> str:
+    """`text` that encodes as UTF-8: lone surrogates (from undecodable bytes) become `\\udcXX`."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _number(value: Any, name: str) -> float | None:
+    """A progress figure for the frame: an int, a float (Decimal and numpy numbers too), or
+    None; NaN and infinities become None, as they do in results."""
+    if value is None or type(value) is int:
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"progress: {name} must be a number, got {value!r} (type {type(value).__qualname__})"
+        ) from None
+    return number if math.isfinite(number) else None
+
+
 class RunnerContext:
     """The `JobContext` a module sees: the SDK methods end up here."""
 
     def __init__(self, job_id: str, channel: Channel) -> None:
         self._job_id = job_id
         self._channel = channel
+        self._results = 0
         self.cancelled = threading.Event()
 
     @property
@@ -109,22 +152,22 @@ class RunnerContext:
         return self.cancelled.is_set()
 
     def log_now(self, message: str, level: str = "INFO") -> None:
+        message = clean_text(message)
         self._channel.send([protocol.LOG, time.time(), level, message], size=len(message) + 40)
 
     async def log(self, message: str, level: str) -> None:
         self.log_now(message, level)
 
     async def save_checkpoint(self, data: dict[str, Any]) -> None:
-        text = json.dumps(data, default=str)
+        text = encode.to_json(data, "the checkpoint")
         self._channel.send([protocol.CHECKPOINT, text], size=len(text), flush=True)
 
     async def progress(self, done: float, total: float | None) -> None:
-        self._channel.send([protocol.PROGRESS, done, total])
+        self._channel.send([protocol.PROGRESS, _number(done, "done"), _number(total, "total")])
 
     def result(self, data: Any) -> None:
-        if not isinstance(data, dict):
-            data = {"value": data}
-        text = json.dumps(data, default=str, ensure_ascii=False)
+        self._results += 1
+        text = encode.result_json(data, self._results)  # raises, naming the field, if not JSON
         self._channel.send([protocol.RESULT, time.time(), text], size=len(text) + 24)
 
 
@@ -256,8 +299,12 @@ def child_main(spec_data: dict[str, Any], out_fd: int, control: BinaryIO) -> Non
         channel.send([protocol.DONE], flush=True)
     except BaseException as exc:
         code = 1
-        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        channel.send([protocol.ERROR, error, traceback.format_exc()], flush=True)
+        if isinstance(exc, encode.NotJSONError) or not str(exc):
+            error = str(exc) or type(exc).__name__  # ours says what is wrong without the name
+        else:
+            error = f"{type(exc).__name__}: {exc}"
+        trace = clean_text(traceback.format_exc())
+        channel.send([protocol.ERROR, clean_text(error), trace], flush=True)
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
