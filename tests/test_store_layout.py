@@ -5,6 +5,7 @@ page, tail and delete rows search an index instead of scanning a table."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -60,13 +61,18 @@ def stored(path: Path) -> list[tuple[str, int, float, str]]:
         conn.close()
 
 
-def test_migration_2_keeps_every_result_in_a_rowid_table(tmp_path: Path) -> None:
+def test_migration_2_keeps_every_result_in_a_rowid_table(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "v1.db"
     conn = create_version_1(path)
     rows = fill_results(conn)
     conn.close()
 
-    Store(path).close()  # opening the store migrates the file
+    with caplog.at_level(logging.INFO, logger="sweatpants.store.schema"):
+        Store(path).close()  # opening the store migrates the file
+
+    assert f"from schema version 1 to {SCHEMA_VERSION}" in caplog.text
 
     assert digest(stored(path)) == digest(rows)
     conn = sqlite3.connect(path)

@@ -11,7 +11,10 @@ key sorts beside it (migration 2 undoes exactly that).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: jobs, their logs and results.
@@ -92,6 +95,8 @@ def migrate(conn: sqlite3.Connection) -> int:
             f"understands ({SCHEMA_VERSION}); upgrade Sweatpants or point "
             "SWEATPANTS_DB_PATH at another file"
         )
+    if 0 < current < SCHEMA_VERSION:  # a copy of a big table can take a while: say so
+        log.info("upgrading the database from schema version %d to %d", current, SCHEMA_VERSION)
     for version in range(current + 1, SCHEMA_VERSION + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
