@@ -83,13 +83,16 @@ class ModuleSummary(ApiModel):
 
 class Module(OpenModel):
     """A module's full manifest and where it is installed. Open: keys of module.json that
-    the engine does not know are kept and shown as given."""
+    the engine does not know are kept and shown as given (first, in the file's order)."""
 
     id: str
     name: str
     version: str
     description: str
     capabilities: list[str] = Field(description="`proxy`, `browser`")
+    entrypoint: str
+    inputs: list[ModuleField]
+    settings: list[ModuleField]
     path: str = Field(description="the folder it is installed in")
     source: str | None = Field(description="the URL or folder it was installed from")
     source_info: dict[str, Any] | None = Field(
@@ -98,9 +101,6 @@ class Module(OpenModel):
     requirements: Literal["none", "pending", "installed"] = Field(
         description="the state of its requirements.txt"
     )
-    entrypoint: str
-    inputs: list[ModuleField]
-    settings: list[ModuleField]
 
 
 class ModuleList(ApiModel):

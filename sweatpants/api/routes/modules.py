@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from sweatpants.api.deps import get_engine
@@ -33,6 +33,8 @@ from sweatpants.modules import (
 )
 
 router = APIRouter()
+
+_AS_BUILT = TypeAdapter(dict[str, Any])
 
 
 class InstallRequest(BaseModel):
@@ -66,8 +68,11 @@ async def list_modules(engine: Engine = Depends(get_engine)) -> dict[str, Any]:
 
 
 @router.get("/modules/{module_id}", response_model=Module, responses=errors(404, 422))
-async def get_module(module_id: str, engine: Engine = Depends(get_engine)) -> dict[str, Any]:
-    return engine.modules.get(module_id).to_dict()
+async def get_module(module_id: str, engine: Engine = Depends(get_engine)) -> Response:
+    # Sent as built rather than through `Module`, which would move the keys of module.json
+    # that the engine does not know (listed first, in the author's order) to the end.
+    body = _AS_BUILT.dump_json(engine.modules.get(module_id).to_dict())
+    return Response(body, media_type="application/json")
 
 
 @router.post("/modules/install", response_model=ModuleSummary, responses=errors(415, 422, 503))
