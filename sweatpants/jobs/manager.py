@@ -104,30 +104,44 @@ class JobManager:
         self._space = store.space
         self._space_watch = SpaceWatch(store.space, events, self._space_looked_at)
         self._endings = Endings(store)
+        self._interrupted: dict[str, Any] = {}  # id → row: left `running`, not yet requeued
 
     # ---- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
         await self._executors.start()
+        self._counts.update(await self._store.read(job_sql.count_by_status))
         interrupted = await self._store.read(lambda c: job_sql.with_status(c, ["running"]))
-        for row in interrupted:
-            job_id: str = row["id"]
-            await self._store.write(
-                partial(job_sql.prepare_resume, job_id=job_id), jobs=[job_id], essential=True
-            )
+        self._interrupted = {row["id"]: row for row in interrupted}
+        await self._resume_interrupted()
+        pending = await self._store.read(lambda c: job_sql.with_status(c, ["pending"]))
+        self._queue.update((row["id"], row["module_id"]) for row in pending)
+        self._accepting = True
+        self._space_watch.start()
+        self._schedule()
+
+    async def _resume_interrupted(self) -> None:
+        """Put jobs left `running` by a daemon that went down back in the queue, from their
+        last checkpoint; on a disk too full even for that, the space watch tries again."""
+        for job_id, row in list(self._interrupted.items()):
+            try:
+                await self._store.write(
+                    partial(job_sql.prepare_resume, job_id=job_id), jobs=[job_id], essential=True
+                )
+            except InsufficientStorage as exc:
+                log.error("job %s: cannot be put back in the queue yet: %s", job_id, exc.detail)
+                return
+            del self._interrupted[job_id]
             dropped = row["result_count"] - row["checkpoint_seq"]
             await self._system_log(
-                row["id"],
+                job_id,
                 "INFO",
                 "the daemon stopped while this job ran; resuming from its last checkpoint"
                 + (f" (dropping {dropped} results recorded after it)" if dropped else ""),
             )
-        pending = await self._store.read(lambda c: job_sql.with_status(c, ["pending"]))
-        self._queue.update((row["id"], row["module_id"]) for row in pending)
-        self._counts.update(await self._store.read(job_sql.count_by_status))
-        self._accepting = True
-        self._space_watch.start()
-        self._schedule()
+            self._queue[job_id] = row["module_id"]
+            self._move_count(JobStatus.RUNNING, JobStatus.PENDING)
+            await self._publish(job_id)
 
     async def shutdown(self) -> None:
         """Stop taking jobs; let running ones wind down within the grace; keep them for resume."""
@@ -183,7 +197,10 @@ class JobManager:
         row = await self._store.read(lambda c: job_sql.get(c, full))
         if row is None:
             raise NotFound(f"no job with id {job_id!r}")
-        return self._endings.overlay(job_to_api(row))
+        job = self._endings.overlay(job_to_api(row))
+        if full in self._interrupted:  # waiting for room to be put back in the queue
+            job.update(status=JobStatus.PENDING.value, pid=None)
+        return job
 
     def running(self) -> list[dict[str, Any]]:
         """Jobs holding a slot, from memory (cheap enough for `/status` at any rate)."""
@@ -270,9 +287,11 @@ class JobManager:
                 )
                 self._begin_stop(active)
             return {"id": full, "status": "stopping"}
-        if full in self._queue:
-            del self._queue[full]
-            await self._finish_row(full, JobStatus.STOPPED, JobStatus.PENDING, error=None)
+        if full in self._queue or full in self._interrupted:
+            previous = JobStatus.RUNNING if full in self._interrupted else JobStatus.PENDING
+            self._queue.pop(full, None)
+            self._interrupted.pop(full, None)
+            await self._finish_row(full, JobStatus.STOPPED, previous, error=None)
             return {"id": full, "status": JobStatus.STOPPED.value}
         job = await self.get(full)
         raise Conflict(f"job {full} has already ended ({job['status']}); there is nothing to stop")
@@ -595,6 +614,8 @@ class JobManager:
         """Each look of the space watch: store waiting endings; start queued jobs if there is room."""
         if self._endings.waiting:
             await self._endings.retry()
+        if self._interrupted:
+            await self._resume_interrupted()
         if not state.low:
             self._schedule()
 

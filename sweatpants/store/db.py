@@ -156,8 +156,8 @@ class Writer:
         outcomes: list[Outcome] = []
         self._follow_space(conn)
         if self._space.full:  # keep what the reserve freed for the writes that must land
-            refused = self._no_space("still full since an earlier write failed")
-            outcomes += [(w, False, refused) for w in batch if not w.essential]
+            cause = "still full since an earlier write failed"
+            outcomes += [(w, False, self._no_space(cause)) for w in batch if not w.essential]
             batch = [w for w in batch if w.essential]
         if batch:
             done, full = self._transaction(conn, batch)
@@ -174,11 +174,12 @@ class Writer:
         if released:
             log.error("database write failed, the disk is full (%s); released the reserve", cause)
             self._follow_space(conn)
-        error = self._no_space(str(cause))
-        outcomes: list[Outcome] = [(w, False, error) for w in batch if not w.essential]
+        outcomes: list[Outcome] = [
+            (w, False, self._no_space(str(cause))) for w in batch if not w.essential
+        ]
         essential = [w for w in batch if w.essential]
         if essential and not released:  # the reserve was spent before: nothing to retry with
-            outcomes += [(w, False, error) for w in essential]
+            outcomes += [(w, False, self._no_space(str(cause))) for w in essential]
         elif essential:
             done, full = self._transaction(conn, essential)
             outcomes += done

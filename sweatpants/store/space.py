@@ -36,7 +36,7 @@ RESERVE_SUFFIX = ".reserve"
 SQLITE_FULL = 13  # "database or disk is full"
 SQLITE_IOERR_SHMSIZE = 10 | (19 << 8)  # the WAL index could not grow (no room for it)
 _CHUNK = MB
-_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_FULL_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 
 
 def is_disk_full(exc: BaseException) -> bool:
