@@ -1,9 +1,11 @@
 """The API's answers as pydantic models: what /openapi.json, /docs and /redoc describe.
 
-Each model lists every field its route returns today, in the order the route builds it, so
-that validating an answer against its model changes nothing in it. `extra="allow"` is used
+Each model lists every field its route returns, in the order the route builds it, so that
+validating an answer against its model changes nothing in it (tests/test_openapi.py checks
+each against a real daemon). `/status` (polled hard) and `GET /modules/{id}` (module.json's
+own key order) are sent as built and only described by their model. `extra="allow"` is used
 only where the set of keys is open by design, and each such model says why. Job answers are
-typed loosely here until the engine's one `Job` model exists (`sweatpants/jobs/models.py`).
+typed loosely until the engine's one `Job` model exists (`sweatpants/jobs/models.py`).
 """
 
 from __future__ import annotations

@@ -2,12 +2,11 @@
 
 Their JavaScript and CSS come from the `fastapi-offline` package (MIT), which ships the
 Swagger UI (Apache-2.0) and ReDoc (MIT) builds; they are served under `/docs/assets/`, and
-the favicon is the dashboard's.
-No page asks any other host for anything: no CDN, no web fonts, no online validator. A
-Content-Security-Policy on both pages makes the browser hold them to it: only this daemon's
-scripts (the one inline Swagger UI set-up by its hash), styles, images and connections.
-ReDoc's sidebar credit asks for a logo on another host; the policy refuses it and ReDoc then
-shows the credit as text.
+the favicon is the dashboard's. Nothing comes from another host: no CDN, no web fonts, no
+online validator. A Content-Security-Policy on both pages makes the browser hold them to it:
+only this daemon's scripts (and the one inline Swagger UI set-up, by its hash), styles,
+images and connections. ReDoc's sidebar credit asks for a logo from ReDoc's CDN (no option
+turns it off); the policy refuses it before any request leaves, and the credit shows as text.
 """
 
 from __future__ import annotations
