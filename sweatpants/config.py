@@ -1,29 +1,54 @@
-"""Settings: one table of every option, read from `SWEATPANTS_*` variables and an env file.
+"""Settings: every option declared once, as a field of `Settings`, read from `SWEATPANTS_*`.
 
-Each option has a name, a type, a default and a line of help. `Settings.load()` reads the
-process environment, then the file named by `SWEATPANTS_ENV_FILE` (the environment wins),
-validates every value and raises `ConfigError` naming the variable and the fix. `sources`
-remembers where each value came from so `sweatpants config` can say so.
+Each option is one dataclass field made with `option(...)`: the field gives its name, type
+and default; the metadata says how to parse its variable, a line of help and the fix to
+suggest for a wrong value. `OPTIONS` (and `OPTION` by name) are derived from those fields,
+and `Settings.env_name("api_port")` is the variable of an option (`SWEATPANTS_API_PORT`), for
+code that hands settings to another process. `Settings.load()` reads the process
+environment, then the file named by `SWEATPANTS_ENV_FILE` (the environment wins), validates
+every value and raises `ConfigError` naming the variable and the fix. `sources` remembers
+where each value came from so `sweatpants config` can say so.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 import platformdirs
 
 from sweatpants.errors import ConfigError
 
 PREFIX = "SWEATPANTS_"
-SECRET_OPTIONS = frozenset({"api_auth_token", "proxy_url", "proxy_rotation_url"})
+_SPEC = "sweatpants.option"  # the dataclass field metadata key that makes a field an option
+
+T = TypeVar("T")
 
 
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("sweatpants", appauthor=False))
+
+
+def _as_is(text: str) -> str:
+    return text
+
+
+def _masked(text: str) -> str:
+    return "********" if text else ""
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by `***`, for logs, errors and `config`."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest.split("/", 1)[0]:
+        return url
+    credentials, _, host = rest.partition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
 
 
 @dataclass(frozen=True)
@@ -34,10 +59,32 @@ class Option:
     parse: Callable[[str], Any]
     help: str
     fix: str
+    show: Callable[[str], str] = _as_is  # how `sweatpants config` prints a value (secrets)
 
     @property
     def env(self) -> str:
         return PREFIX + self.name.upper()
+
+
+def option(
+    default: T,
+    parse: Callable[[str], Any],
+    help: str,
+    fix: str,
+    *,
+    show: Callable[[str], str] = _as_is,
+) -> T:
+    """A `Settings` field that is an option (typed as its default, for the type checker)."""
+    spec = Option("", parse, help, fix, show)
+    return field(default=default, metadata={_SPEC: spec})
+
+
+def computed_option(
+    factory: Callable[[], T], parse: Callable[[str], Any], help: str, fix: str
+) -> T:
+    """An option whose default is computed when `Settings` is built (e.g. a per-user folder)."""
+    spec = Option("", parse, help, fix)
+    return field(default_factory=factory, metadata={_SPEC: spec})
 
 
 def _path(value: str) -> Path:
@@ -48,7 +95,7 @@ def _path(value: str) -> Path:
 
 def _port(value: str) -> int:
     port = int(value)
-    if not 0 < port < 65536:
+    if not 0 <= port < 65536:
         raise ValueError("out of range")
     return port
 
@@ -89,96 +136,104 @@ def _text(value: str) -> str:
     return value.strip()
 
 
-OPTIONS: tuple[Option, ...] = (
-    Option("data_dir", _path, "Where the database, modules and logs live.", "a writable directory"),
-    Option("modules_dir", _path, "Installed modules (default: DATA_DIR/modules).", "a directory"),
-    Option("db_path", _path, "The SQLite database (default: DATA_DIR/sweatpants.db).", "a path"),
-    Option(
-        "modules_config_path",
+@dataclass(frozen=True)
+class Settings:
+    """The effective configuration. Build it with `Settings.load()` or directly in tests.
+
+    Every field but `sources` is an option; their order is the order `sweatpants config`
+    prints them in.
+    """
+
+    data_dir: Path = computed_option(
+        _default_data_dir,
+        _path,
+        "Where the database, modules and logs live.",
+        "a writable directory",
+    )
+    modules_dir: Path | None = option(
+        None, _path, "Installed modules (default: DATA_DIR/modules).", "a directory"
+    )
+    db_path: Path | None = option(
+        None, _path, "The SQLite database (default: DATA_DIR/sweatpants.db).", "a path"
+    )
+    modules_config_path: Path | None = option(
+        None,
         _path,
         "The modules.yaml that `module sync` reads (default: DATA_DIR/modules.yaml).",
         "a path to a YAML file",
-    ),
-    Option("api_host", _text, "Address the daemon listens on.", "an address like 127.0.0.1"),
-    Option("api_port", _port, "Port the daemon listens on.", "an integer from 1 to 65535"),
-    Option(
-        "api_auth_token",
+    )
+    api_host: str = option(
+        "127.0.0.1", _text, "Address the daemon listens on.", "an address like 127.0.0.1"
+    )
+    api_port: int = option(
+        8420,
+        _port,
+        "Port the daemon listens on.",
+        "an integer from 0 to 65535 (0: any free port)",
+    )
+    api_auth_token: str = option(
+        "",
         _text,
         "When set, every request needs `Authorization: Bearer <token>`.",
         "any string",
-    ),
-    Option(
-        "allowed_hosts",
+        show=_masked,
+    )
+    allowed_hosts: tuple[str, ...] = option(
+        (),
         _host_list,
         "Extra Host names the API answers to, besides loopback (comma-separated).",
         "a comma-separated list of host names",
-    ),
-    Option("proxy_url", _text, "Rotating HTTP proxy, http://user:pass@host:port.", "a URL"),
-    Option(
-        "proxy_rotation_url",
+    )
+    proxy_url: str = option(
+        "", _text, "Rotating HTTP proxy, http://user:pass@host:port.", "a URL", show=redact_url
+    )
+    proxy_rotation_url: str = option(
+        "",
         _text,
         "Proxy URL pattern for sticky sessions, with {session} (and optional {geo}).",
         "a URL containing {session}",
-    ),
-    Option("browser_pool_size", _positive_int, "Browsers shared by jobs.", "an integer >= 1"),
-    Option(
-        "browser_restart_hours",
+        show=redact_url,
+    )
+    browser_pool_size: int = option(2, _positive_int, "Browsers shared by jobs.", "an integer >= 1")
+    browser_restart_hours: float = option(
+        6.0,
         _positive_float,
         "Restart each pooled browser after this many hours.",
         "a positive number",
-    ),
-    Option("browser_path", _text, "Chromium binary for the browser pool.", "a path to chromium"),
-    Option("log_level", _log_level, "Daemon log level.", "DEBUG, INFO, WARNING or ERROR"),
-    Option("env_file", _path, "A file of KEY=VALUE lines read at start.", "a path to a file"),
-    Option(
-        "max_running_jobs", _positive_int, "Jobs running at once; others wait.", "an integer >= 1"
-    ),
-    Option(
-        "stop_grace_seconds",
+    )
+    browser_path: str = option(
+        "", _text, "Chromium binary for the browser pool.", "a path to chromium"
+    )
+    log_level: str = option(
+        "INFO", _log_level, "Daemon log level.", "DEBUG, INFO, WARNING or ERROR"
+    )
+    env_file: Path | None = option(
+        None, _path, "A file of KEY=VALUE lines read at start.", "a path to a file"
+    )
+    max_running_jobs: int = option(
+        8, _positive_int, "Jobs running at once; others wait.", "an integer >= 1"
+    )
+    stop_grace_seconds: float = option(
+        5.0,
         _positive_float,
         "How long a stopping job may take to finish cooperatively before it is terminated.",
         "a positive number of seconds",
-    ),
-    Option(
-        "ws_ping_seconds",
+    )
+    ws_ping_seconds: float = option(
+        30.0,
         _positive_float,
         "Keepalive interval of WebSocket streams.",
         "a positive number of seconds",
-    ),
-    Option("executor", _executor, "Where jobs run: local child processes or ray.", "local or ray"),
-    Option(
-        "ray_address",
+    )
+    executor: str = option(
+        "local", _executor, "Where jobs run: local child processes or ray.", "local or ray"
+    )
+    ray_address: str = option(
+        "",
         _text,
         "The Ray cluster for the ray executor: host:port of its head (GCS), or `auto`.",
         "an address like 10.0.0.5:6379",
-    ),
-)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The effective configuration. Build it with `Settings.load()` or directly in tests."""
-
-    data_dir: Path = field(default_factory=_default_data_dir)
-    modules_dir: Path | None = None
-    db_path: Path | None = None
-    modules_config_path: Path | None = None
-    api_host: str = "127.0.0.1"
-    api_port: int = 8420
-    api_auth_token: str = ""
-    allowed_hosts: tuple[str, ...] = ()
-    proxy_url: str = ""
-    proxy_rotation_url: str = ""
-    browser_pool_size: int = 2
-    browser_restart_hours: float = 6.0
-    browser_path: str = ""
-    log_level: str = "INFO"
-    env_file: Path | None = None
-    max_running_jobs: int = 8
-    stop_grace_seconds: float = 5.0
-    ws_ping_seconds: float = 30.0
-    executor: str = "local"
-    ray_address: str = ""
+    )
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -191,11 +246,16 @@ class Settings:
         if self.modules_config_path is None:
             object.__setattr__(self, "modules_config_path", data_dir / "modules.yaml")
         if self.proxy_rotation_url and "{session}" not in self.proxy_rotation_url:
+            variable = self.env_name("proxy_rotation_url")
             raise ConfigError(
-                f"{PREFIX}PROXY_ROTATION_URL must contain {{session}}; "
-                f"got {redact_url(self.proxy_rotation_url)!r}",
-                field=f"{PREFIX}PROXY_ROTATION_URL",
+                f"{variable} must contain {{session}}; got {redact_url(self.proxy_rotation_url)!r}",
+                field=variable,
             )
+
+    @staticmethod
+    def env_name(name: str) -> str:
+        """The variable of option `name`: `env_name("api_port")` is `SWEATPANTS_API_PORT`."""
+        return OPTION[name].env
 
     # The three derived paths are never None after __post_init__; these give them types.
     @property
@@ -229,22 +289,23 @@ class Settings:
 
     def with_overrides(self, **values: Any) -> Settings:
         """A copy with some values replaced (CLI flags), noting their source."""
-        current = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "sources"}
-        current.update(values)
         sources = dict(self.sources)
         sources.update({name: "command line" for name in values})
-        return Settings(**current, sources=sources)
+        return replace(self, **values, sources=sources)
+
+    def listening_on(self, port: int) -> Settings:
+        """A copy naming the port the daemon really got (when `api_port` 0 asked for any)."""
+        return replace(self, api_port=port)
 
     def described(self) -> list[dict[str, str]]:
         """Every option with its effective value (secrets masked) and where it came from."""
         rows = []
         for option in OPTIONS:
             value = getattr(self, option.name)
-            shown = _display(option.name, value)
             rows.append(
                 {
                     "name": option.env,
-                    "value": shown,
+                    "value": _display(option, value),
                     "source": self.sources.get(option.name, "default"),
                     "help": option.help,
                 }
@@ -256,7 +317,7 @@ class Settings:
         """Read settings from the environment (and the env file it names)."""
         env = dict(os.environ if environ is None else environ)
         raw: dict[str, tuple[str, str]] = {}
-        env_file = env.get(PREFIX + "ENV_FILE", "").strip()
+        env_file = env.get(cls.env_name("env_file"), "").strip()
         if env_file:
             for key, value in read_env_file(Path(env_file).expanduser()).items():
                 raw[key] = (value, f"env file {env_file}")
@@ -282,38 +343,32 @@ class Settings:
         return cls(**values, sources=sources)
 
 
-def _display(name: str, value: Any) -> str:
+OPTIONS: tuple[Option, ...] = tuple(
+    replace(item.metadata[_SPEC], name=item.name)
+    for item in fields(Settings)
+    if _SPEC in item.metadata
+)
+OPTION: Mapping[str, Option] = MappingProxyType({option.name: option for option in OPTIONS})
+
+
+def _display(option: Option, value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, tuple):
         return ",".join(value)
-    text = str(value)
-    if name == "api_auth_token" and text:
-        return "********"
-    if name in SECRET_OPTIONS:
-        return redact_url(text)
-    return text
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced by `***`, for logs, errors and `config`."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest.split("/", 1)[0]:
-        return url
-    credentials, _, host = rest.partition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
+    return option.show(str(value))
 
 
 def read_env_file(path: Path) -> dict[str, str]:
     """KEY=VALUE lines; `#` comments, blank lines, `export ` prefixes and quotes allowed."""
+    variable = Settings.env_name("env_file")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(
-            f"{PREFIX}ENV_FILE points to {path}, which cannot be read ({exc.strerror}); "
+            f"{variable} points to {path}, which cannot be read ({exc.strerror}); "
             "create the file or unset the variable.",
-            field=PREFIX + "ENV_FILE",
+            field=variable,
         ) from None
     values: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
@@ -325,7 +380,7 @@ def read_env_file(path: Path) -> dict[str, str]:
         if not sep or not key.strip():
             raise ConfigError(
                 f"{path}:{number}: expected KEY=VALUE, got {line.strip()!r}",
-                field=PREFIX + "ENV_FILE",
+                field=variable,
             )
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":

@@ -1,7 +1,10 @@
 """Running the daemon: in the foreground (`sweatpants serve`) or in a thread (the tray app).
 
 The listening socket is bound here, before uvicorn starts, so that a taken port is a clear
-error naming the port instead of a log line from a thread that then quietly ends.
+error naming the port instead of a log line from a thread that then quietly ends. Port 0 asks
+the system for any free port; from the bind on, the settings carry the port it gave, so the
+daemon file (`daemon.json`), the jobs' `SWEATPANTS_URL` and the start-up line
+`Sweatpants VERSION listening on http://HOST:PORT ...` (stderr) all name the real one.
 """
 
 from __future__ import annotations
@@ -48,6 +51,12 @@ def bind_socket(settings: Settings) -> socket.socket:
     return sock
 
 
+def bound_settings(settings: Settings, sock: socket.socket) -> Settings:
+    """The settings with the port the socket really got (they differ when port 0 asked for any)."""
+    port = int(sock.getsockname()[1])
+    return settings if port == settings.api_port else settings.listening_on(port)
+
+
 def build_server(settings: Settings) -> uvicorn.Server:
     config = uvicorn.Config(
         create_app(settings),
@@ -76,9 +85,10 @@ def serve(settings: Settings) -> int:
     except Unavailable as error:
         print(f"error: {error.detail}", file=sys.stderr)
         return 1
+    settings = bound_settings(settings, sock)
     server = build_server(settings)
     print(
-        f"Sweatpants {__version__} daemon on {settings.base_url}  "
+        f"Sweatpants {__version__} listening on {settings.base_url}  "
         f"(dashboard: {settings.base_url}/, data: {settings.data_dir})",
         file=sys.stderr,
         flush=True,
@@ -100,6 +110,8 @@ class ServerThread:
 
     def start(self) -> None:
         self._socket = bind_socket(self.settings)
+        self.settings = bound_settings(self.settings, self._socket)
+        self.url = self.settings.base_url
         self._server = build_server(self.settings)
         self._thread = threading.Thread(target=self._run, name="sweatpants-daemon", daemon=True)
         self._thread.start()

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from sweatpants.config import OPTIONS, Settings, redact_url
+from sweatpants.cli.main import main
+from sweatpants.config import OPTION, OPTIONS, Settings, redact_url
+from sweatpants.desktop.autostart import login_command
+from sweatpants.desktop.launcher import SETTING_FLAGS
+from sweatpants.desktop.launcher import main as launch
 from sweatpants.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,8 +31,8 @@ def test_defaults_live_under_the_users_data_dir(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "value", "expected"),
     [
-        ("SWEATPANTS_API_PORT", "eighty", "an integer from 1 to 65535"),
-        ("SWEATPANTS_API_PORT", "70000", "an integer from 1 to 65535"),
+        ("SWEATPANTS_API_PORT", "eighty", "an integer from 0 to 65535"),
+        ("SWEATPANTS_API_PORT", "70000", "an integer from 0 to 65535"),
         ("SWEATPANTS_BROWSER_POOL_SIZE", "0", "an integer >= 1"),
         ("SWEATPANTS_LOG_LEVEL", "LOUD", "DEBUG, INFO, WARNING or ERROR"),
         ("SWEATPANTS_STOP_GRACE_SECONDS", "-1", "a positive number of seconds"),
@@ -79,3 +84,47 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     documented = set(re.findall(r"SWEATPANTS_[A-Z_]+", readme))
     missing = [option.env for option in OPTIONS if option.env not in documented]
     assert not missing, f"settings missing from README.md's table: {missing}"
+
+
+def test_each_option_is_declared_once_as_a_settings_field() -> None:
+    options = [item.name for item in fields(Settings) if item.name != "sources"]
+    assert [option.name for option in OPTIONS] == options  # the order `config` prints
+    assert Settings.env_name("api_port") == "SWEATPANTS_API_PORT" == OPTION["api_port"].env
+    with pytest.raises(KeyError):
+        Settings.env_name("no_such_option")
+    defaults = Settings(data_dir=Path("/data"))
+    assert (defaults.api_port, defaults.executor, defaults.allowed_hosts) == (8420, "local", ())
+
+
+def test_port_zero_means_any_free_port() -> None:
+    settings = Settings.load({"SWEATPANTS_API_PORT": "0", "SWEATPANTS_LOG_LEVEL": "debug"})
+    assert settings.api_port == 0
+    bound = settings.listening_on(43210)
+    assert bound.base_url == "http://127.0.0.1:43210" and bound.log_level == "DEBUG"
+    assert bound.sources == settings.sources  # where each value came from still holds
+
+
+def test_overrides_are_noted_as_the_command_line() -> None:
+    settings = Settings.load({"SWEATPANTS_API_PORT": "9000"}).with_overrides(api_host="::1")
+    assert (settings.api_host, settings.api_port) == ("::1", 9000)
+    assert settings.sources == {"api_port": "environment", "api_host": "command line"}
+
+
+def test_command_line_options_set_real_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    """The launcher's and `serve`'s flags each set an option and name its variable in --help;
+    the login start carries the launcher's flags and no secret."""
+    assert main(["serve", "--help"]) == 0
+    serve_help = capsys.readouterr().out
+    assert "SWEATPANTS_API_HOST" in serve_help and "SWEATPANTS_API_PORT" in serve_help
+    with pytest.raises(SystemExit):
+        launch(["--help"])
+    launcher_help = capsys.readouterr().out
+    assert set(SETTING_FLAGS) <= set(OPTION)
+    for name, (flag, _meaning) in SETTING_FLAGS.items():
+        assert flag in launcher_help and Settings.env_name(name) in launcher_help
+    environ = {Settings.env_name(name): f"value-{name}" for name in SETTING_FLAGS}
+    environ["SWEATPANTS_API_AUTH_TOKEN"] = "s3cret"
+    carried = login_command(environ)
+    assert carried[-2:] == ["--env-file", str(Path("value-env_file").resolve())]
+    assert carried[carried.index("--port") + 1] == "value-api_port"
+    assert "s3cret" not in " ".join(carried)

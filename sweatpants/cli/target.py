@@ -1,8 +1,8 @@
 """Where the daemon is and which token to send it.
 
 URL, first that applies: `--url`, `SWEATPANTS_URL`, the URL a live daemon recorded in its
-daemon file (only when the host and port settings are left at their defaults, so
-`sweatpants serve -p 9000` is found without flags), then the configured host and port.
+daemon file (only when the host and port settings are left at their defaults or the port is
+0, so `sweatpants serve -p 9000` is found without flags), then the configured host and port.
 Token: `SWEATPANTS_API_AUTH_TOKEN` (environment or env file), else the token in the daemon
 file, sent only to the URL that file names.
 """
@@ -80,7 +80,7 @@ def resolve_target(
     elif (
         recorded_url
         and "api_host" not in settings.sources
-        and "api_port" not in settings.sources
+        and ("api_port" not in settings.sources or settings.api_port == 0)  # 0: any free port
         and pid_alive(record.get("pid") if record else None)
     ):
         url, source = recorded_url, f"daemon file {settings.daemon_file}"

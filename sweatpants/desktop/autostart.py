@@ -18,16 +18,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sweatpants.config import Settings
+from sweatpants.desktop.launcher import SETTING_FLAGS
+
 APP_ID = "dev.sweatpants.app"
 ENTRY_NAME = "sweatpants"
 WINDOWS_VALUE = "Sweatpants"
-# Launcher option for each setting carried over to the login start (never a secret).
-CARRIED_OPTIONS = {
-    "SWEATPANTS_DATA_DIR": "--data-dir",
-    "SWEATPANTS_API_HOST": "--host",
-    "SWEATPANTS_API_PORT": "--port",
-    "SWEATPANTS_ENV_FILE": "--env-file",
-}
+# Settings carried over to the login start as the launcher's flags (never a secret); paths
+# are made absolute, since the login session starts elsewhere.
+PATH_OPTIONS = frozenset({"data_dir", "env_file"})
 
 
 def login_command(environ: Mapping[str, str] | None = None) -> list[str]:
@@ -39,12 +38,12 @@ def login_command(environ: Mapping[str, str] | None = None) -> list[str]:
         if Path(windowless).is_file():
             executable = windowless
     argv = [executable, "-m", "sweatpants.desktop", "--hidden"]
-    for variable, option in CARRIED_OPTIONS.items():
-        value = source.get(variable, "").strip()
-        if value and option in {"--data-dir", "--env-file"}:
+    for name, (flag, _meaning) in SETTING_FLAGS.items():
+        value = source.get(Settings.env_name(name), "").strip()
+        if value and name in PATH_OPTIONS:
             value = str(Path(value).expanduser().resolve())
         if value:
-            argv += [option, value]
+            argv += [flag, value]
     return argv
 
 

@@ -149,5 +149,5 @@ def connect_or_start(settings: Settings, ready_timeout: float = 30.0) -> EngineL
         if again.state is PortState.SWEATPANTS:  # another launcher won the race: use it
             return EngineLink(url=settings.base_url, token=again.token)
         raise Unavailable(f"the Sweatpants daemon did not start: {exc}") from exc
-    log.info("desktop: daemon started at %s", settings.base_url)
-    return EngineLink(url=settings.base_url, token=settings.api_auth_token, server=server)
+    log.info("desktop: daemon started at %s", server.url)  # the bound port, when 0 asked for any
+    return EngineLink(url=server.url, token=settings.api_auth_token, server=server)

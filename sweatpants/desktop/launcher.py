@@ -30,11 +30,13 @@ log = logging.getLogger("sweatpants.desktop")
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_PORT_TAKEN = 2
-OPTION_VARIABLES = {
-    "data_dir": "SWEATPANTS_DATA_DIR",
-    "host": "SWEATPANTS_API_HOST",
-    "port": "SWEATPANTS_API_PORT",
-    "env_file": "SWEATPANTS_ENV_FILE",
+# The settings the launcher takes as flags (autostart carries them to the login start), with
+# their help: each flag sets its option's variable, `--port 8421` is SWEATPANTS_API_PORT=8421.
+SETTING_FLAGS = {
+    "data_dir": ("--data-dir", "data folder"),
+    "api_host": ("--host", "address to listen on"),
+    "api_port": ("--port", "port to listen on"),
+    "env_file": ("--env-file", "a file of KEY=VALUE settings"),
 }
 
 
@@ -50,19 +52,22 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--headless", action="store_true", help="no tray or window: run the daemon only"
     )
-    parser.add_argument("--data-dir", help="data folder (default: SWEATPANTS_DATA_DIR)")
-    parser.add_argument("--host", help="address to listen on (default: SWEATPANTS_API_HOST)")
-    parser.add_argument("--port", help="port to listen on (default: SWEATPANTS_API_PORT)")
-    parser.add_argument("--env-file", help="a file of KEY=VALUE settings")
+    for name, (flag, meaning) in SETTING_FLAGS.items():
+        parser.add_argument(
+            flag,
+            dest=name,
+            metavar=flag.removeprefix("--").replace("-", "_").upper(),
+            help=f"{meaning} (default: {Settings.env_name(name)})",
+        )
     return parser
 
 
 def _environment(args: argparse.Namespace, base: Mapping[str, str]) -> dict[str, str]:
     environ = dict(base)
-    for option, variable in OPTION_VARIABLES.items():
-        value = getattr(args, option)
+    for name in SETTING_FLAGS:
+        value = getattr(args, name)
         if value:
-            environ[variable] = str(value)
+            environ[Settings.env_name(name)] = str(value)
     return environ
 
 

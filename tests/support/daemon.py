@@ -1,9 +1,15 @@
-"""A real daemon for tests: `python -m sweatpants serve` as a subprocess on a free port."""
+"""A real daemon for tests: `python -m sweatpants serve` as a subprocess on a free port.
+
+The daemon binds port 0 (any free port) and the test reads the port it got from its start-up
+line (`... listening on http://127.0.0.1:PORT ...`), so two daemons never race for one port.
+A restart reuses that port, so clients that follow a daemon across a restart find it again.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -17,9 +23,12 @@ import httpx
 
 FINAL = ("completed", "failed", "stopped")
 START_TIMEOUT = 30.0
+LISTENING = re.compile(rb"listening on http://\S+:(\d+)")  # the daemon's start-up line
 
 
 def free_port() -> int:
+    """A port nothing listened on a moment ago: for "nothing answers here", never to bind
+    a server to later (another process may take it first; daemons bind port 0 instead)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -87,14 +96,17 @@ class RunningDaemon:
     ) -> None:
         self.data_dir = data_dir
         self.modules_dir = data_dir / "modules"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.port = 0  # any free port, until the first start reports the one it bound
         self.token = token
         self.extra_env = dict(env or {})
         self.process: subprocess.Popen[bytes] | None = None
         self._client: httpx.Client | None = None
-        self.log_path = data_dir.parent / f"daemon-{self.port}.log"
+        self.log_path = data_dir.parent / f"{data_dir.name}-daemon.log"
         self.command_prefix: list[str] = []  # e.g. ["ip", "netns", "exec", NAME]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def env(self) -> dict[str, str]:
@@ -115,6 +127,7 @@ class RunningDaemon:
     def start(self) -> RunningDaemon:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
+        log_start = log.tell()  # this start's lines begin here (a restart appends)
         self.process = subprocess.Popen(
             [
                 *self.command_prefix,
@@ -130,11 +143,21 @@ class RunningDaemon:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"daemon exited with {self.process.returncode}:\n{self.log()}")
-            with contextlib.suppress(httpx.HTTPError), self.new_client() as probe:
-                if probe.get("/status", timeout=2).status_code == 200:
-                    return self
+            if not self.port:
+                self.port = self._reported_port(log_start)
+            if self.port:
+                with contextlib.suppress(httpx.HTTPError), self.new_client() as probe:
+                    if probe.get("/status", timeout=2).status_code == 200:
+                        return self
             time.sleep(0.05)
         raise AssertionError(f"daemon did not answer within {START_TIMEOUT}s:\n{self.log()}")
+
+    def _reported_port(self, offset: int) -> int:
+        """The port in the start-up line the daemon wrote after `offset`, or 0 (not yet)."""
+        with self.log_path.open("rb") as log:
+            log.seek(offset)
+            found = LISTENING.search(log.read())
+        return int(found.group(1)) if found else 0
 
     def log(self) -> str:
         try:

@@ -9,6 +9,7 @@ from sweatpants.cli.context import Context
 from sweatpants.cli.errors import CliError
 from sweatpants.cli.formatting import job_runtime, local_time, progress_text, short_id
 from sweatpants.cli.output import STATUS_STYLES
+from sweatpants.config import Settings
 
 STATUSES = ("pending", "running", "completed", "failed", "stopped")
 
@@ -18,12 +19,14 @@ def port_number(text: str) -> int:
         port = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 < port < 65536:
-        raise argparse.ArgumentTypeError(f"{port} is not a port (1-65535)")
+    if not 0 <= port < 65536:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0-65535; 0 picks a free one)")
     return port
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     serve = sub.add_parser(
         "serve",
         add_help=False,  # -h is --host here, as in the earlier engine
@@ -31,9 +34,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         description="Run the Sweatpants daemon (REST + WebSocket API) in the foreground.",
     )
     serve.add_argument("--help", action="help", help="show this help and exit")
-    serve.add_argument("--host", "-h", help="address to listen on (default: SWEATPANTS_API_HOST)")
     serve.add_argument(
-        "--port", "-p", type=port_number, help="port to listen on (default: SWEATPANTS_API_PORT)"
+        "--host", "-h", help=f"address to listen on (default: {Settings.env_name('api_host')})"
+    )
+    serve.add_argument(
+        "--port",
+        "-p",
+        type=port_number,
+        help=f"port to listen on, 0 for any free one (default: {Settings.env_name('api_port')})",
     )
     serve.set_defaults(handler=serve_command)
 

@@ -43,7 +43,9 @@ def key_value(text: str) -> tuple[str, str]:
     return key, value
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     run = sub.add_parser(
         "run",
         parents=[common],

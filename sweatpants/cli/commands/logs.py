@@ -23,7 +23,9 @@ def positive_int(text: str) -> int:
     return number
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     logs = sub.add_parser(
         "logs",
         parents=[common],

@@ -12,7 +12,9 @@ from sweatpants.cli.context import Context
 from sweatpants.cli.errors import EXIT_ERROR, EXIT_OK
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     module = sub.add_parser(
         "module",
         aliases=["modules"],

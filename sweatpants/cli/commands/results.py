@@ -25,7 +25,9 @@ CHUNK = 64 * 1024
 MAX_TABLE_COLUMNS = 8
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     result = sub.add_parser(
         "result",
         aliases=["results"],

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sweatpants.config import Settings
 from sweatpants.jobs.ray import packaging, wire
 
 NAMESPACE = "sweatpants"
@@ -48,7 +49,7 @@ def check_address(address: str) -> None:
         raise ClusterUnreachable(
             "ray:// (Ray Client) addresses are not supported: make this machine a node of the "
             "cluster (`ray start --address=HEAD:6379 --num-cpus=0`) and set "
-            "SWEATPANTS_RAY_ADDRESS=HEAD:6379"
+            f"{Settings.env_name('ray_address')}=HEAD:6379"
         )
     if address in ("", "auto", "local"):
         return
@@ -339,7 +340,7 @@ async def serve(fd: int, address: str) -> None:
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     fd = int(sys.argv[1])
-    address = os.environ.get("SWEATPANTS_RAY_ADDRESS", "").strip()
+    address = os.environ.get(Settings.env_name("ray_address"), "").strip()  # set by the executor
     asyncio.run(serve(fd, address))
     sys.stdout.flush()
     sys.stderr.flush()

@@ -125,7 +125,7 @@ class Bridge:
     async def start(self) -> None:
         ours, theirs = socket.socketpair()
         env = dict(os.environ)
-        env["SWEATPANTS_RAY_ADDRESS"] = self._settings.ray_address
+        env[Settings.env_name("ray_address")] = self._settings.ray_address
         env.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         with self.log_path.open("wb") as log_file:
             self.process = await asyncio.create_subprocess_exec(
