@@ -48,7 +48,7 @@ class Greeter(Module):
         await self.log("all done", "WARNING")
 """
 
-GREETER_INPUTS = [
+GREETER_INPUTS: list[dict[str, Any]] = [
     {"id": "name", "type": "text", "required": True, "description": "Who to greet."},
     {"id": "count", "type": "integer", "default": 5, "description": "How many greetings."},
     {"id": "gate", "type": "text", "required": True, "description": "Wait for this file."},

@@ -429,9 +429,9 @@ def scenario(app: App, xd: XDisplay, screens: Path, started: float) -> None:
     )
 
     # 6. A second launch shows the hidden window and starts no second daemon.
-    window = dashboard_window(xd)
-    assert window is not None
-    xd.close_window(window.wid)
+    shown = dashboard_window(xd)
+    assert shown is not None
+    xd.close_window(shown.wid)
     wait_for("the window to hide", lambda: dashboard_window(xd) is None, timeout=15)
     daemon_file = app.data_dir / "daemon.json"
     assert json.loads(daemon_file.read_text())["pid"] == app.app_pid()

@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,7 +31,9 @@ from tests.support.xdisplay import share_near
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def status(running: int = 0, pending: int = 0, failed: int = 0, completed: int = 0) -> dict:
+def status(
+    running: int = 0, pending: int = 0, failed: int = 0, completed: int = 0
+) -> dict[str, Any]:
     counts = {"running": running, "pending": pending, "failed": failed, "completed": completed}
     return {"engine": "sweatpants", "counts": {**counts, "stopped": 0}}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,9 @@ N_INPUT = [
 ]
 
 
-def install(daemon: RunningDaemon, module_id: str, code: str, inputs: list | None = None) -> None:
+def install(
+    daemon: RunningDaemon, module_id: str, code: str, inputs: list[dict[str, Any]] | None = None
+) -> None:
     write_module(daemon.modules_dir, module_id, code, inputs=inputs)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,11 +40,11 @@ def spec(module_dir: Path, job_id: str, **inputs: object) -> protocol.JobSpec:
     )
 
 
-async def run_jobs(executor: LocalExecutor, module_dir: Path) -> list[tuple[list, int | None]]:
+async def run_jobs(executor: LocalExecutor, module_dir: Path) -> list[tuple[list[Any], int | None]]:
     await executor.start()
     try:
 
-        async def one(job_id: str) -> tuple[list, int | None]:
+        async def one(job_id: str) -> tuple[list[Any], int | None]:
             run = await executor.launch(spec(module_dir, job_id, n=3))
             messages = [m async for frame in run.frames() for m in frame]
             return messages, (await run.wait()).code
@@ -73,7 +74,7 @@ def test_both_process_sources_run_jobs(tmp_path: Path, fork: bool) -> None:
 def test_cancel_reaches_the_module(tmp_path: Path, fork: bool) -> None:
     module_dir = write_module(tmp_path, "echo", CODE)
 
-    async def scenario() -> tuple[int | None, list]:
+    async def scenario() -> tuple[int | None, list[Any]]:
         executor = LocalExecutor(use_fork_server=fork)
         await executor.start()
         try:

@@ -21,6 +21,7 @@ import time
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -37,15 +38,15 @@ PACKAGING = ROOT / "packaging"
 HELLO_COUNT = 3
 
 
-def run(args: Sequence[str | Path], timeout: float, **kwargs: object) -> str:
+def run(args: Sequence[str | Path], timeout: float, **kwargs: Any) -> str:
     """Run a command to completion; fail with its output when it fails."""
-    done = subprocess.run(
+    done: subprocess.CompletedProcess[str] = subprocess.run(
         [str(arg) for arg in args],
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
     if done.returncode != 0:
         raise AssertionError(
@@ -109,7 +110,10 @@ class ServedDaemon:
                 return None
             return response.json() if response.status_code == 200 else None
 
-        return wait_for(answered, timeout, interval=0.1, what=f"{self.url}/status")
+        status: dict[str, object] = wait_for(
+            answered, timeout, interval=0.1, what=f"{self.url}/status"
+        )
+        return status
 
     def run_hello(
         self, shipped_hello: Path, timeout: float

@@ -22,9 +22,10 @@ from pathlib import Path
 import pytest
 
 from sweatpants.version import __version__
+from tests.support.daemon import wait_for
 from tests.support.modules import write_module
 from tests.test_modules_requirements import build_wheel, offline
-from tests.test_packaging import ROOT, ServedDaemon, check_hello, clean_env, run, wait_for
+from tests.test_packaging import ROOT, ServedDaemon, check_hello, clean_env, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.live, pytest.mark.timeout(1500)]
 
@@ -97,7 +98,10 @@ def run_module(daemon: ServedDaemon, source: Path, module_id: str) -> dict[str, 
 
     job = wait_for(ended, 60, interval=0.1, what=f"job {job_id}")
     assert job["status"] == "completed", (job, daemon.log())
-    return daemon.client.get(f"/jobs/{job_id}/results").json()["results"][0]["data"]
+    data: dict[str, object] = daemon.client.get(f"/jobs/{job_id}/results").json()["results"][0][
+        "data"
+    ]
+    return data
 
 
 def test_frozen_app_reports_its_version(app_dir: Path) -> None:

@@ -12,7 +12,13 @@ import pytest
 from sweatpants.capabilities import binary, http
 from sweatpants.capabilities.chromium import launch_args
 from sweatpants.capabilities.fetch import encode_body, validate_method, validate_url
-from sweatpants.capabilities.headers import PROFILES, browser_headers, locale_for, pick_profile
+from sweatpants.capabilities.headers import (
+    PROFILES,
+    Profile,
+    browser_headers,
+    locale_for,
+    pick_profile,
+)
 from sweatpants.capabilities.proxy import ProxyChoice, ProxyConfig
 from sweatpants.errors import InvalidInput, Unavailable
 
@@ -101,7 +107,7 @@ def test_browser_headers_consistent_per_session() -> None:
     assert "Windows" in chrome["user-agent"] and chrome["sec-ch-ua-platform"] == '"Windows"'
 
 
-def pick_profile_named(name: str):  # type: ignore[no-untyped-def]
+def pick_profile_named(name: str) -> Profile:
     return next(profile for profile in PROFILES if profile.name == name)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,18 +74,20 @@ def ray_daemon(cluster: RayCluster, tmp_path: Path) -> Iterator[NetnsDaemon]:
             daemon.stop()
 
 
-def node_name(job: dict) -> str:
+def node_name(job: dict[str, Any]) -> str:
     return str(job["node"]).split(" ")[0]
 
 
-def past_a_checkpoint(daemon: RunningDaemon, job_id: str, at_least: int = 20) -> dict:
-    def check() -> dict | None:
+def past_a_checkpoint(daemon: RunningDaemon, job_id: str, at_least: int = 20) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
         job = daemon.job(job_id)
         checkpoint = job["checkpoint"] or {}
         beyond = job["result_count"] > checkpoint.get("next", 0) >= at_least
         return job if beyond and job["status"] == "running" else None
 
-    job: dict = wait_for(check, 120, interval=0.1, what="a checkpoint with results after it")
+    job: dict[str, Any] = wait_for(
+        check, 120, interval=0.1, what="a checkpoint with results after it"
+    )
     return job
 
 

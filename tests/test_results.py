@@ -41,7 +41,8 @@ def test_default_limit_total_and_cursor_paging(daemon: RunningDaemon, finished_j
     first = client.get(f"/jobs/{finished_job}/results").json()
     assert first["total"] == 2500 and len(first["results"]) == 1000  # the contract's default
     assert first["results"][0]["data"] == {"i": 0, "name": "row 0", "tags": ["a", "b"]}
-    seen, after = [], 0
+    seen: list[int] = []
+    after = 0
     for _ in range(10):
         page = client.get(f"/jobs/{finished_job}/results", params={"limit": 700, "after": after})
         body = page.json()

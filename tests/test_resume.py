@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -25,14 +26,14 @@ def start_slow_job(daemon: RunningDaemon) -> str:
     return daemon.start_job("slow", inputs={"n": 60, "every": 10, "delay": 0.05})
 
 
-def past_a_checkpoint(daemon: RunningDaemon, job_id: str) -> dict:
-    def check() -> dict | None:
+def past_a_checkpoint(daemon: RunningDaemon, job_id: str) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
         job = daemon.job(job_id)
         checkpoint = job["checkpoint"] or {}
         beyond = job["result_count"] > checkpoint.get("next", 0) >= 20
         return job if beyond else None
 
-    job: dict = wait_for(check, 20, what="a checkpoint with results after it")
+    job: dict[str, Any] = wait_for(check, 20, what="a checkpoint with results after it")
     return job
 
 

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
 from tests.support.daemon import RunningDaemon
 
@@ -39,9 +40,9 @@ def test_foreign_origin_is_refused_for_changes_and_websockets(daemon: RunningDae
     assert client.post("/jobs", json={"module_id": "nope"}, headers=own).status_code == 404
     assert client.get("/status", headers=evil).status_code == 200  # reading needs no origin check
     with pytest.raises(InvalidStatus) as refused:
-        connect(daemon.ws_url("/events"), origin="https://evil.example")
+        connect(daemon.ws_url("/events"), origin=Origin("https://evil.example"))
     assert refused.value.response.status_code == 403
-    with connect(daemon.ws_url("/events"), origin=f"http://localhost:{daemon.port}") as ws:
+    with connect(daemon.ws_url("/events"), origin=Origin(f"http://localhost:{daemon.port}")) as ws:
         assert json.loads(ws.recv(timeout=10))["type"] == "hello"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ def test_queued_writes_share_transactions_and_a_failure_spares_the_rest(tmp_path
         store.open()
         futures = [
             store.writer.submit(
-                lambda c, i=i: log_sql.append(c, f"job{i % 3}", [(float(i), "INFO", f"m{i}")]),
+                partial(log_sql.append, job_id=f"job{i % 3}", rows=[(float(i), "INFO", f"m{i}")]),
                 jobs=[f"job{i % 3}"],
                 wait=True,
             )

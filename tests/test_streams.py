@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from websockets.sync.client import connect
@@ -28,7 +29,7 @@ class Quiet(Module):
 """
 
 
-def read_until_end(ws, limit: int = 100_000) -> list[dict]:
+def read_until_end(ws, limit: int = 100_000) -> list[dict[str, Any]]:
     messages = []
     for _ in range(limit):
         message = json.loads(ws.recv(timeout=30))

@@ -216,7 +216,8 @@ def _describe(value: Any) -> str:
         "sweatpants_module_"
     ):
         name = f"{kind.__module__}.{name}"
-    if kind.__repr__ is object.__repr__:
+    own_repr: object = kind.__repr__
+    if own_repr is object.__repr__:
         return f"an object of type {name}"
     try:
         shown = _short.repr(value)
