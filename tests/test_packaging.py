@@ -462,6 +462,8 @@ def test_wheel_in_a_fresh_venv_serves_and_runs_hello(
         assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
         dashboard = daemon.client.get("/")
         assert dashboard.status_code == 200 and "<html" in dashboard.text.lower()
+        docs = daemon.client.get("/docs/assets/redoc.standalone.js")  # /redoc works offline
+        assert docs.status_code == 200 and len(docs.content) > 100_000, docs.text[:300]
         job, results = daemon.run_hello(shipped_hello, timeout=120)
         check_hello(job, results, daemon.log())
     finally:

@@ -120,6 +120,8 @@ def test_frozen_app_serves_and_runs_the_example_to_completion(
         assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
         dashboard = daemon.client.get("/")
         assert dashboard.status_code == 200 and "<html" in dashboard.text.lower()
+        docs = daemon.client.get("/docs/assets/swagger-ui-bundle.js")  # /docs works offline
+        assert docs.status_code == 200 and len(docs.content) > 100_000, docs.text[:300]
         shipped = app_dir / "_internal" / "sweatpants" / "examples" / "hello"
         job, results = daemon.run_hello(shipped, timeout=60)
         check_hello(job, results, daemon.log())
