@@ -114,6 +114,13 @@ def _positive_float(value: str) -> float:
     return number
 
 
+def _non_negative_float(value: str) -> float:
+    number = float(value)
+    if not 0 <= number < float("inf"):
+        raise ValueError("must be a finite number, 0 or more")
+    return number
+
+
 def _log_level(value: str) -> str:
     level = value.strip().upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
@@ -218,6 +225,13 @@ class Settings:
         _positive_float,
         "How long a stopping job may take to finish cooperatively before it is terminated.",
         "a positive number of seconds",
+    )
+    min_free_mb: float = option(
+        100.0,
+        _non_negative_float,
+        "Free space (MB) the database's disk must keep: below it new jobs are refused (HTTP "
+        "507) and queued ones wait until space returns; 0 turns the check off.",
+        "a number of megabytes >= 0, like 100",
     )
     ws_ping_seconds: float = option(
         30.0,

@@ -21,6 +21,7 @@ from sweatpants.jobs.manager import JobManager
 from sweatpants.modules.example import ensure_example_installed
 from sweatpants.modules.registry import ModuleRegistry
 from sweatpants.store import Store
+from sweatpants.store.space import MB
 
 
 def job_services(settings: Settings) -> dict[str, Any]:
@@ -56,7 +57,11 @@ class Engine:
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         settings.modules_path.mkdir(parents=True, exist_ok=True)
         self.commits = CommitSignal()
-        self.store = Store(settings.database_path, on_commit=self.commits.committed)
+        self.store = Store(
+            settings.database_path,
+            on_commit=self.commits.committed,
+            min_free_bytes=int(settings.min_free_mb * MB),
+        )
         self.modules = ModuleRegistry(settings)
         self.events = EventBus()
         self.executors = make_executors(settings)
