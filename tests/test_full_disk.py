@@ -13,6 +13,7 @@ import asyncio
 import errno
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -235,6 +236,12 @@ def test_an_ending_waits_in_memory_when_even_the_reserve_is_gone(
     assert daemon.job(waiting)["status"] == "stopped"
     refused = daemon.client().post("/jobs", json={"module_id": "counter", "inputs": {"n": 1}})
     assert refused.status_code == 507 and "0 B free" in refused.json()["detail"]
+    # Any other request that finds no room answers 507 too, not 500: here a module install.
+    source = write_module(data.parent / "sources", "another", COUNTER, inputs=N_INPUTS)
+    install = daemon.client().post("/modules/install", json={"source_path": str(source)})
+    assert install.status_code == 507, install.text
+    assert install.json()["error"] == "insufficient_storage"
+    assert "No space left on device" in install.json()["detail"]
 
     def stored_status() -> str:
         conn = sqlite3.connect(f"file:{data / 'sweatpants.db'}?mode=ro", uri=True)
@@ -375,6 +382,9 @@ def test_full_disk_errors_are_recognised() -> None:
     assert not is_disk_full(OSError(errno.EACCES, "denied"))
     assert not is_disk_full(sqlite3.OperationalError("no such table: t"))
     assert not is_disk_full(ValueError("database or disk is full"))
+    copy_failed = shutil.Error([("a", "b", "[Errno 28] No space left on device: 'b'")])
+    assert is_disk_full(copy_failed)
+    assert not is_disk_full(shutil.Error([("a", "b", "[Errno 13] Permission denied: 'b'")]))
 
 
 def test_min_free_mb_setting_is_validated() -> None:

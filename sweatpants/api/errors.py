@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from sweatpants.errors import SweatpantsError
+from sweatpants.errors import InsufficientStorage, SweatpantsError
+from sweatpants.store.space import is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_disk_full(exc):  # wherever it surfaced, a full disk is a 507 that says so, not a 500
+        log.error("%s %s: the disk is full: %s", request.method, request.url.path, exc)
+        full = InsufficientStorage(f"the disk is full ({exc}); free some space and try again")
+        return JSONResponse(full.to_dict(), status_code=full.status)
     log.exception("unhandled error in %s %s", request.method, request.url.path)
     body = {"detail": f"internal error: {type(exc).__name__}: {exc}", "error": "internal_error"}
     return JSONResponse(body, status_code=500)

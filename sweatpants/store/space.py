@@ -47,6 +47,8 @@ def is_disk_full(exc: BaseException) -> bool:
             return code & 0xFF == SQLITE_FULL or code == SQLITE_IOERR_SHMSIZE
         return "database or disk is full" in str(exc)
     if isinstance(exc, OSError):
+        if exc.errno is None:  # shutil.copytree gathers its failures as text in shutil.Error
+            return os.strerror(errno.ENOSPC) in str(exc)
         return exc.errno in _FULL_ERRNOS
     return False
 
