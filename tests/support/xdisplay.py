@@ -195,6 +195,13 @@ class XDisplay:
                 return window
         raise RuntimeError("trayer's panel window is not on the display")
 
+    def describe(self) -> str:
+        """What the X server shows, for a failure report: `xwininfo -root -tree`."""
+        try:
+            return self.run("xwininfo", "-root", "-tree")
+        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+            return f"(xwininfo -root -tree failed: {exc})"
+
     def screenshot(self, path: Path, wid: str = "root") -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.run("import", "-window", wid, str(path), timeout=30)
