@@ -26,11 +26,12 @@ _ERRORS = {
     422: "a request value is wrong; `field` names it",
     500: "an internal error",
     503: "a capability the request needs is missing or down, or the daemon is stopping",
-    507: "the disk holding the database is full or below SWEATPANTS_MIN_FREE_MB",
+    507: "the disk is full (for a new job: below SWEATPANTS_MIN_FREE_MB); `detail` says where",
 }
 
-# What any route can answer: the security middleware and the last-resort handler.
-COMMON_ERRORS = (401, 403, 500)
+# What any route can answer: the security middleware, and the one handler (which answers
+# 507 wherever a full disk surfaces, 500 for anything unexpected).
+COMMON_ERRORS = (401, 403, 500, 507)
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
