@@ -274,6 +274,7 @@ def test_below_the_watermark_new_jobs_get_507_and_status_shows_it(
     assert daemon.client().get("/jobs").json()["jobs"] == []
 
 
+@pytest.mark.system
 def test_store_keeps_final_states_writable_on_a_full_disk(small_disk: Path) -> None:
     """The writer on a real full tmpfs: bulk writes fail with InsufficientStorage, the
     reserve lets essential ones land, and later bulk writes are refused until space returns."""
@@ -324,6 +325,7 @@ def test_store_keeps_final_states_writable_on_a_full_disk(small_disk: Path) -> N
     assert integrity(small_disk / "sweatpants.db") == "ok"
 
 
+@pytest.mark.system
 def test_jobs_left_running_wait_for_room_to_be_requeued(small_disk: Path) -> None:
     """The scheduler starting on a disk too full even to requeue the jobs a dead daemon left
     `running`: it starts anyway, shows them as pending, and requeues them once there is room."""

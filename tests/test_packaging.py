@@ -232,11 +232,13 @@ def test_frozen_entry_calls_freeze_support_before_anything_else() -> None:
 # -- Linux desktop entry ---------------------------------------------------------------------
 
 
+@pytest.mark.system
 def test_desktop_entry_template_is_valid() -> None:
     validate = require_tool("desktop-file-validate", "desktop-file-utils")
     run([validate, PACKAGING / "linux" / "sweatpants.desktop"], timeout=30)
 
 
+@pytest.mark.system
 def test_install_script_puts_entry_and_icons_in_xdg_places_and_uninstall_removes_them(
     tmp_path: Path,
 ) -> None:
@@ -295,6 +297,7 @@ def test_install_script_without_a_program_fails_clearly(tmp_path: Path) -> None:
 # -- headless servers: systemd ---------------------------------------------------------------
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("unit", ["sweatpants.service", "user/sweatpants.service"])
 def test_systemd_units_verify(unit: str, tmp_path: Path) -> None:
     analyze = require_tool("systemd-analyze", "systemd")

@@ -152,6 +152,7 @@ def commands_run() -> dict[str, str]:
     return found
 
 
+@pytest.mark.system
 def test_tests_run_only_programs_they_declare() -> None:
     """A program a test runs is declared, installed by pip into the venv, or part of every
     Debian system (its package has priority "required": even `debootstrap --variant=minbase`
@@ -225,6 +226,7 @@ def distinct(declared: list[Declared]) -> list[Declared]:
     return list(firsts.values())
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("tool", distinct(declared_tools()), ids=lambda tool: tool.command)
 def test_the_declared_package_provides_the_command(tool: Declared) -> None:
     """The package installs the command itself, or depends directly on the one that does."""
