@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.server
 import os
 import plistlib
+import re
 import signal
 import socket
 import subprocess
@@ -25,7 +26,7 @@ from sweatpants.desktop.icons import BACKGROUND, ICO_SIZES, TrayState, draw_icon
 from sweatpants.desktop.instance import AlreadyRunning, Doorbell, InstanceLock, ring
 from sweatpants.desktop.notify import Notifier, job_message
 from sweatpants.desktop.watch import StatusTracker, TraySnapshot
-from tests.support.daemon import RunningDaemon, free_port, port_is_free, wait_for
+from tests.support.daemon import RunningDaemon, port_is_free, wait_for
 from tests.support.xdisplay import share_near
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,8 +227,7 @@ def app_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
 
 @pytest.mark.live
 def test_headless_without_display(tmp_path: Path) -> None:
-    port = free_port()
-    env = app_env(tmp_path / "data", port)
+    env = app_env(tmp_path / "data", 0)  # any free port: the app says which it got
     log = (tmp_path / "app.log").open("wb")
     app = subprocess.Popen(
         [sys.executable, "-m", "sweatpants", "app"],
@@ -238,11 +238,14 @@ def test_headless_without_display(tmp_path: Path) -> None:
     )
     try:
 
-        def said_dashboard() -> bool:
+        def said_dashboard() -> int | None:
             assert app.poll() is None, (tmp_path / "app.log").read_text()
-            return f"Dashboard: http://127.0.0.1:{port}/" in (tmp_path / "app.log").read_text()
+            said = re.search(
+                r"Dashboard: http://127\.0\.0\.1:(\d+)/", (tmp_path / "app.log").read_text()
+            )
+            return int(said.group(1)) if said else None
 
-        wait_for(said_dashboard, 60, what="the headless app to print the dashboard URL")
+        port: int = wait_for(said_dashboard, 60, what="the headless app to print the dashboard URL")
         output = (tmp_path / "app.log").read_text()
         assert "no display" in output and "Running the daemon headless" in output
         answer = httpx.get(f"http://127.0.0.1:{port}/status", timeout=5).json()
@@ -257,7 +260,7 @@ def test_headless_without_display(tmp_path: Path) -> None:
             timeout=60,
         )
         assert second.returncode == 0, second.stderr
-        assert "already running" in second.stderr
+        assert f"already running (http://127.0.0.1:{port})" in second.stderr
         assert app.poll() is None
 
         app.send_signal(signal.SIGTERM)

@@ -70,14 +70,25 @@ class EngineLink:
             server.stop(timeout)
 
 
-def _daemon_file_token(settings: Settings) -> str:
-    """The token a live daemon recorded for this URL, if any."""
+def _daemon_record(settings: Settings) -> dict[str, Any]:
+    """What the daemon of this data folder recorded in its daemon file ({} if nothing)."""
     try:
         record: Any = json.loads(Path(settings.daemon_file).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return ""
-    if not isinstance(record, dict):
-        return ""
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def recorded_url(settings: Settings) -> str:
+    """The URL the daemon of this data folder recorded ('' if none): its real port, also
+    when `api_port` 0 let it pick one."""
+    url = _daemon_record(settings).get("url")
+    return url.rstrip("/") if isinstance(url, str) else ""
+
+
+def _daemon_file_token(settings: Settings) -> str:
+    """The token a live daemon recorded for this URL, if any."""
+    record = _daemon_record(settings)
     if str(record.get("url", "")).rstrip("/") != settings.base_url:
         return ""
     token = record.get("token")

@@ -21,7 +21,7 @@ from types import FrameType
 
 from sweatpants.config import Settings
 from sweatpants.desktop.backend import GuiSupport, detect
-from sweatpants.desktop.daemon import EngineLink, PortTaken, connect_or_start
+from sweatpants.desktop.daemon import EngineLink, PortTaken, connect_or_start, recorded_url
 from sweatpants.desktop.instance import AlreadyRunning, Doorbell, InstanceLock, desktop_dir, ring
 from sweatpants.errors import SweatpantsError
 
@@ -124,7 +124,8 @@ def _show_running_app(settings: Settings) -> int:
     except AlreadyRunning as exc:
         _say(f"sweatpants: {exc.detail}")
         return EXIT_ERROR
-    _say(f"Sweatpants is already running ({settings.base_url}); showing its window.")
+    url = recorded_url(settings) or settings.base_url
+    _say(f"Sweatpants is already running ({url}); showing its window.")
     return EXIT_OK
 
 
