@@ -41,7 +41,7 @@ def bind_socket(settings: Settings) -> socket.socket:
             raise Unavailable(
                 f"port {settings.api_port} on {settings.api_host} is already in use — is another "
                 "Sweatpants daemon running (`sweatpants status`)? Otherwise choose a free port "
-                "with --port or SWEATPANTS_API_PORT"
+                f"with --port or {Settings.env_name('api_port')} (0 picks one)"
             ) from None
         raise Unavailable(
             f"cannot listen on {settings.api_host}:{settings.api_port}: {exc.strerror}"

@@ -8,8 +8,11 @@ read, the URL jobs are given, and `sweatpants status` finding the daemon with po
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +53,22 @@ def test_cli_finds_a_daemon_started_on_port_zero(daemon: RunningDaemon) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert f"URL:      {daemon.url}" in done.stdout
+
+
+def test_a_taken_port_says_how_to_pick_another(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SWEATPANTS_")}
+        env["SWEATPANTS_DATA_DIR"] = str(tmp_path / "data")
+        done = subprocess.run(
+            [sys.executable, "-m", "sweatpants", "serve", "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in done.stderr
+    assert "--port or SWEATPANTS_API_PORT (0 picks one)" in done.stderr

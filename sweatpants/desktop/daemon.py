@@ -134,7 +134,8 @@ def _port_message(settings: Settings, detail: str) -> str:
     return (
         f"Port {settings.api_port} on {settings.api_host} is in use by another program"
         f"{' (' + detail + ')' if detail else ''}, not by a Sweatpants daemon. Stop that "
-        f"program, or start Sweatpants on another port: SWEATPANTS_API_PORT=8421 sweatpants app"
+        f"program, or start Sweatpants on another port: {Settings.env_name('api_port')}=8421 "
+        "sweatpants app"
     )
 
 
