@@ -30,7 +30,7 @@ from sweatpants import frozen, paths
 from sweatpants.config import OPTIONS
 from sweatpants.errors import Unavailable
 from sweatpants.version import __version__
-from tests.support.daemon import alive, descendants, free_port, wait_for
+from tests.support.daemon import LISTENING, alive, descendants, wait_for
 from tests.support.tools import require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +68,8 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 class ServedDaemon:
-    """`<command> serve` started as a subprocess in `cwd`, on a free port."""
+    """`<command> serve` started as a subprocess in `cwd` on port 0: `wait_ready` reads the port
+    it got from its start-up line (`listening on http://127.0.0.1:PORT`)."""
 
     def __init__(
         self,
@@ -77,12 +78,12 @@ class ServedDaemon:
         data_dir: Path,
         extra_env: Mapping[str, str] | None = None,
     ) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = cwd / f"daemon-{self.port}.log"
+        self.port = 0  # any free port; wait_ready reads the one the daemon got
+        self.url = ""
+        self.log_path = cwd / f"{data_dir.name}-daemon.log"
         env = clean_env(
             SWEATPANTS_DATA_DIR=str(data_dir),
-            SWEATPANTS_API_PORT=str(self.port),
+            SWEATPANTS_API_PORT="0",
             SWEATPANTS_STOP_GRACE_SECONDS="2",
         )
         env.update(extra_env or {})
@@ -95,7 +96,7 @@ class ServedDaemon:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.client = httpx.Client(base_url=self.url, timeout=30)
+        self.client = httpx.Client(timeout=30)  # its base_url is set once the port is known
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-6000:]
@@ -104,6 +105,13 @@ class ServedDaemon:
         def answered() -> dict[str, object] | None:
             if self.process.poll() is not None:
                 raise AssertionError(f"daemon exited {self.process.returncode}:\n{self.log()}")
+            if not self.port:
+                listening = LISTENING.search(self.log_path.read_bytes())
+                if not listening:
+                    return None
+                self.port = int(listening.group(1))
+                self.url = f"http://127.0.0.1:{self.port}"
+                self.client.base_url = httpx.URL(self.url)
             try:
                 response = self.client.get("/status", timeout=2)
             except httpx.HTTPError:
@@ -111,7 +119,7 @@ class ServedDaemon:
             return response.json() if response.status_code == 200 else None
 
         status: dict[str, object] = wait_for(
-            answered, timeout, interval=0.1, what=f"{self.url}/status"
+            answered, timeout, interval=0.1, what="the daemon to answer /status"
         )
         return status
 
