@@ -27,12 +27,12 @@ APP_NAMES = ("sweatpants-app", "Sweatpants")
 
 
 def main() -> int:
-    from sweatpants.jobs.local import RUNNER_FLAG
+    from sweatpants.jobs.children import RUNNER_FLAG
 
     args = sys.argv[1:]
     if args[:1] == [RUNNER_FLAG]:
         # A warm job runner: what `python -m sweatpants.jobs.runner` is outside a frozen app
-        # (sweatpants.jobs.local starts `<app> --sweatpants-job-runner --messages-fd ...`).
+        # (sweatpants.jobs.children starts `<app> --sweatpants-job-runner --messages-fd ...`).
         from sweatpants.jobs.runner import main as runner_main
 
         runner_main(args[1:])

@@ -7,6 +7,7 @@ same message stream.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -15,25 +16,44 @@ from sweatpants.errors import Unavailable
 from sweatpants.jobs.protocol import JobSpec
 
 
+def signal_name(signum: int) -> str:
+    """`SIGKILL` for 9; `signal 64` for a number this system has no name for."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
 @dataclass(frozen=True)
 class Exit:
-    """How a runner ended: exit code, or the signal that killed it, in words.
+    """How a runner ended.
 
-    `reason` replaces the description when the executor knows better (a cluster node died);
-    `resume` says the runner was lost for reasons outside the job (its machine went away),
-    so the scheduler may run it again from its last checkpoint.
+    `code` is the exit code (negative: killed by that signal, as `subprocess` reports it), or
+    None when it is not known. `signal` is the name of the signal that ended the process
+    (`SIGKILL`), only when one did. `reason` is a sentence that replaces the description when
+    the executor knows better (a cluster node died). `resume` says the runner was lost for
+    reasons outside the job (its machine went away), so the scheduler may run it again from
+    its last checkpoint.
     """
 
     code: int | None
-    signal_name: str | None = None
+    signal: str | None = None
     reason: str | None = None
     resume: bool = False
+
+    @classmethod
+    def from_code(
+        cls, code: int | None, *, reason: str | None = None, resume: bool = False
+    ) -> Exit:
+        """The exit of a process whose status is `code`, naming the signal if one ended it."""
+        killed_by = signal_name(-code) if code is not None and code < 0 else None
+        return cls(code=code, signal=killed_by, reason=reason, resume=resume)
 
     def describe(self) -> str:
         if self.reason:
             return self.reason
-        if self.signal_name:
-            return f"the job process was killed by {self.signal_name}"
+        if self.signal:
+            return f"the job process was killed by {self.signal}"
         return f"the job process exited with code {self.code}"
 
 

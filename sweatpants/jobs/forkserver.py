@@ -9,6 +9,15 @@ child's pid, and later its exit status, as JSON lines on an events pipe.
 It is single-threaded (forking a threaded process is unsafe) and ends when the daemon's end
 of the request socket closes. Each child starts a new session, so the daemon can signal a
 job's whole process group, and reads its job spec from the control pipe like any runner.
+
+The server is not a job's lifeline: a child holds nothing of the server's (it closes the
+server's sockets and pipes first thing), so if the server dies its children run on, adopted
+by the system's reaper, still talking to the daemon over their own pipes. The daemon then
+learns how each ended from its last frame (see `protocol`) and starts a new server.
+
+This module knows nothing about jobs: what a child does is the `become_job` function the
+caller passes (`runner.run_from_control`), so the runner imports this module, never the
+reverse.
 """
 
 from __future__ import annotations
@@ -19,11 +28,15 @@ import os
 import select
 import signal
 import socket
-from typing import Any, BinaryIO
-
-from sweatpants.jobs import runner
+import traceback
+from collections.abc import Callable
+from typing import Any, BinaryIO, NoReturn
 
 PRELOAD = ("httpx",)  # what most scraping modules import anyway; skipped if absent
+EXIT_CHILD_FAILED = 1  # the child could not become a job (or its job code let something out)
+
+BecomeJob = Callable[[int, int], object]
+"""`become_job(messages_fd, control_fd)`, run in a forked child; it should end the process."""
 
 
 def _send(events: BinaryIO, message: dict[str, Any]) -> None:
@@ -41,18 +54,29 @@ def _reap(events: BinaryIO) -> None:
         _send(events, {"exited": pid, "code": os.waitstatus_to_exitcode(status)})
 
 
-def _become_job(fds: list[int]) -> None:
-    """In the forked child: wait for the spec on the control pipe, then run the job."""
-    messages_fd, control_fd = fds
-    os.setsid()
-    control = os.fdopen(control_fd, "rb")
-    line = control.readline()
-    if not line.strip():
-        os._exit(0)
-    runner.child_main(json.loads(line), messages_fd, control)
+def _child(fds: list[int], become_job: BecomeJob, server_fds: list[int]) -> NoReturn:
+    """In the forked child: shed the server, become the job, and end this process.
+
+    Whatever happens in here (an exception, SystemExit, KeyboardInterrupt, `become_job`
+    returning), the child ends with `os._exit`: it must never unwind into the server's loop
+    and go on as a second fork server.
+    """
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in server_fds:
+            os.close(fd)
+        os.setsid()
+        messages_fd, control_fd = fds
+        become_job(messages_fd, control_fd)
+    except BaseException:  # the child must end here, whatever was raised
+        with contextlib.suppress(BaseException):
+            traceback.print_exc()
+    finally:
+        os._exit(EXIT_CHILD_FAILED)  # become_job ends the process itself when all goes well
 
 
-def serve(request_fd: int, events_fd: int) -> None:
+def serve(request_fd: int, events_fd: int, become_job: BecomeJob) -> None:
     """The server loop; returns when the daemon goes away."""
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
@@ -76,13 +100,7 @@ def serve(request_fd: int, events_fd: int) -> None:
             return  # the daemon is gone; its jobs see their control pipes close and end
         pid = os.fork()
         if pid == 0:
-            signal.set_wakeup_fd(-1)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            for fd in (wake_r, wake_w):
-                os.close(fd)
-            requests.close()
-            events.close()
-            _become_job(fds)
+            _child(fds, become_job, [wake_r, wake_w, requests.fileno(), events.fileno()])
         for fd in fds:
             os.close(fd)
         _send(events, {"started": pid})

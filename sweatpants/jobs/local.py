@@ -1,246 +1,50 @@
 """The local executor: one child process per job on this machine.
 
-Where the OS can fork, children come from a fork server (`sweatpants.jobs.forkserver`): a
-warm process with the runner imported, so a job starts in a few milliseconds of CPU instead
-of the ~150 ms a fresh interpreter costs. Elsewhere (or if the fork server cannot start),
-children are fresh interpreters kept warm in a small pool, started before they are needed.
+Job processes come from the fork server, or fresh interpreters kept warm where there is none
+(`children`). Either way a job's child owns two pipes whose other ends the daemon holds:
+messages (child → daemon, protocol frames) and control (daemon → child: the spec line, then
+`cancel`). If the daemon dies the control pipe closes and the child exits at once. Each child
+is its own session, so stopping a job signals its whole process group.
 
-Either way a job's child owns two pipes whose other ends the daemon holds: messages (child →
-daemon, protocol frames) and control (daemon → child: the spec line, then `cancel`). If the
-daemon dies the control pipe closes and the child exits at once. Each child is its own
-session, so stopping a job signals its whole process group.
+The fork server is not a single point of failure. It is the parent of its children, so it is
+the one that reaps them and reports their exit status; if it dies, they run on: the system's
+reaper adopts them (the daemon is not their parent and cannot wait for them), and they still
+talk to the daemon over their own pipes. For those jobs the daemon learns the end from a
+pidfd (Linux; elsewhere, from the end of the job's stream) and how it ended from the runner's
+last frame (`protocol`): done, error, or nothing at all, in which case the job resumes from
+its checkpoint. The next job gets a new fork server.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import json
 import logging
 import os
 import signal
-import socket
-import sys
-from collections.abc import AsyncIterator, Awaitable
+import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sweatpants.jobs import protocol
-from sweatpants.jobs.executor import Exit
+from sweatpants.jobs.children import (
+    Child,
+    ChildLost,
+    ForkServer,
+    ForkServerGone,
+    WarmPool,
+    fork_available,
+)
+from sweatpants.jobs.executor import Exit, signal_name
 from sweatpants.jobs.protocol import JobSpec
 
 log = logging.getLogger(__name__)
 
 READ_LIMIT = 1024 * 1024
-WARM_RUNNERS = 2
-RUNNER_FLAG = "--sweatpants-job-runner"
-
-
-def runner_command(*fd_args: str) -> list[str]:
-    """How to start a runner: this interpreter, or the frozen app re-entering itself."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, RUNNER_FLAG, *fd_args]
-    return [sys.executable, "-m", "sweatpants.jobs.runner", *fd_args]
-
-
-async def _control_transport(fd: int) -> asyncio.WriteTransport:
-    loop = asyncio.get_running_loop()
-    transport, _ = await loop.connect_write_pipe(
-        asyncio.BaseProtocol, os.fdopen(fd, "wb", buffering=0)
-    )
-    return transport
-
-
-class Child:
-    """A job's process, as the daemon holds it: pid, its pipe ends, and its exit code."""
-
-    def __init__(
-        self, pid: int, messages_fd: int, control: asyncio.WriteTransport, exited: Awaitable[int]
-    ) -> None:
-        self.pid = pid
-        self.messages_fd = messages_fd
-        self.control = control
-        self.exited = exited
-        self.returncode: int | None = None
-
-    def discard(self) -> None:
-        """An idle child no longer needed: closing its control pipe makes it exit."""
-        self.control.close()
-        os.close(self.messages_fd)
-
-
-class ForkServer:
-    """The daemon's side of the fork server: ask for children, learn their exits."""
-
-    def __init__(self) -> None:
-        self._process: asyncio.subprocess.Process | None = None
-        self._requests: socket.socket | None = None
-        self._reader: asyncio.Task[None] | None = None
-        # Requests are answered in order; each answer is the pid and a future of its exit code.
-        self._starting: collections.deque[asyncio.Future[tuple[int, asyncio.Future[int]]]] = (
-            collections.deque()
-        )
-        self._exits: dict[int, asyncio.Future[int]] = {}
-
-    async def start(self) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        events_r, events_w = os.pipe()
-        try:
-            self._process = await asyncio.create_subprocess_exec(
-                *runner_command("--request-fd", str(theirs.fileno()), "--events-fd", str(events_w)),
-                pass_fds=(theirs.fileno(), events_w),
-                stdin=asyncio.subprocess.DEVNULL,
-            )
-        except BaseException:
-            ours.close()
-            os.close(events_r)
-            raise
-        finally:
-            theirs.close()
-            os.close(events_w)
-        self._requests = ours
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=READ_LIMIT)
-        await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(events_r, "rb", buffering=0)
-        )
-        self._reader = loop.create_task(self._read_events(reader))
-
-    @property
-    def alive(self) -> bool:
-        return self._reader is not None and not self._reader.done()
-
-    async def spawn(self) -> Child:
-        if self._requests is None or not self.alive:
-            raise RuntimeError("the fork server is not running")
-        messages_r, messages_w = os.pipe()
-        control_r, control_w = os.pipe()
-        started: asyncio.Future[tuple[int, asyncio.Future[int]]] = (
-            asyncio.get_running_loop().create_future()
-        )
-        self._starting.append(started)
-        try:
-            socket.send_fds(self._requests, [b"F"], [messages_w, control_r])
-        except OSError:
-            self._starting.remove(started)
-            for fd in (messages_r, control_w):
-                os.close(fd)
-            raise
-        finally:
-            os.close(messages_w)
-            os.close(control_r)
-        pid, exited = await started
-        return Child(pid, messages_r, await _control_transport(control_w), exited)
-
-    async def _read_events(self, reader: asyncio.StreamReader) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while line := await reader.readline():
-                event = json.loads(line)
-                if "started" in event:
-                    pid = event["started"]
-                    exited = self._exits.setdefault(pid, loop.create_future())
-                    if self._starting:
-                        self._starting.popleft().set_result((pid, exited))
-                elif "exited" in event:
-                    pid = event["exited"]
-                    exited = self._exits.pop(pid, loop.create_future())
-                    if not exited.done():
-                        exited.set_result(event["code"])
-        finally:
-            # The server is gone: nobody will report these children's exits any more.
-            for waiting in self._starting:
-                waiting.set_exception(RuntimeError("the fork server ended"))
-            self._starting.clear()
-            for pid, exited in self._exits.items():
-                if not exited.done():
-                    exited.set_exception(ChildLost(pid))
-            self._exits.clear()
-
-    async def close(self) -> None:
-        if self._requests is not None:
-            self._requests.close()
-            self._requests = None
-        if self._process is not None:
-            try:
-                await asyncio.wait_for(self._process.wait(), 5)
-            except TimeoutError:
-                self._process.kill()
-                await self._process.wait()
-        if self._reader is not None:
-            await asyncio.wait({self._reader}, timeout=5)
-
-
-class ChildLost(Exception):
-    """The fork server ended before reporting a child's exit."""
-
-
-class WarmPool:
-    """Fresh interpreters started ahead of need, for systems without a fork server."""
-
-    def __init__(self, size: int = WARM_RUNNERS) -> None:
-        self._size = size
-        self._idle: list[Child] = []
-        self._starting: set[asyncio.Task[None]] = set()
-        self._closed = False
-
-    async def start(self) -> None:
-        self._refill()
-
-    async def spawn(self) -> Child:
-        child = None
-        while self._idle and child is None:
-            candidate = self._idle.pop(0)
-            if candidate.returncode is None and not candidate.control.is_closing():
-                child = candidate
-            else:
-                candidate.discard()
-        self._refill()
-        return child if child is not None else await self._start_one()
-
-    def _refill(self) -> None:
-        for _ in range(max(0, self._size - len(self._idle) - len(self._starting))):
-            task = asyncio.get_running_loop().create_task(self._add_idle())
-            self._starting.add(task)
-            task.add_done_callback(self._starting.discard)
-
-    async def _add_idle(self) -> None:
-        child = await self._start_one()
-        if self._closed:
-            child.discard()
-        else:
-            self._idle.append(child)
-
-    async def _start_one(self) -> Child:
-        messages_r, messages_w = os.pipe()
-        control_r, control_w = os.pipe()
-        try:
-            process = await asyncio.create_subprocess_exec(
-                *runner_command("--messages-fd", str(messages_w), "--control-fd", str(control_r)),
-                pass_fds=(messages_w, control_r),
-                stdin=asyncio.subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        except BaseException:
-            os.close(messages_r)
-            os.close(control_w)
-            raise
-        finally:
-            os.close(messages_w)
-            os.close(control_r)
-        child = Child(process.pid, messages_r, await _control_transport(control_w), process.wait())
-        return child
-
-    async def close(self) -> None:
-        self._closed = True
-        for task in list(self._starting):
-            task.cancel()
-        idle, self._idle = self._idle, []
-        for child in idle:
-            child.discard()
-        for child in idle:
-            with contextlib.suppress(TimeoutError, ChildLost):
-                await asyncio.wait_for(child.exited, 3)
+FORK_ATTEMPTS = 2  # fork servers tried for one job before it gets a fresh interpreter instead
+STREAM_IDLE_SECONDS = 30.0  # an orphaned job's stream: how long silence is waited for its end
+LAST_WORDS = (protocol.DONE, protocol.ERROR)
 
 
 class LocalRun:
@@ -250,6 +54,10 @@ class LocalRun:
         self._child = child
         self.pid: int | None = child.pid
         self.node = "local"
+        self._last_word: str | None = None  # DONE or ERROR, once the runner has said it
+        self._stream_ended = asyncio.Event()
+        self._frame_at = time.monotonic()
+        self._sent_signal: str | None = None
 
     async def frames(self) -> AsyncIterator[list[list[Any]]]:
         loop = asyncio.get_running_loop()
@@ -266,9 +74,15 @@ class LocalRun:
                     body = await reader.readexactly(protocol.check_length(length))
                 except asyncio.IncompleteReadError:
                     return
-                yield protocol.decode_frame(body)
+                frame = protocol.decode_frame(body)
+                self._frame_at = time.monotonic()
+                # The runner flushes its last word at once: it ends the frame it is in.
+                if frame and frame[-1] and frame[-1][0] in LAST_WORDS:
+                    self._last_word = frame[-1][0]
+                yield frame
         finally:
             transport.close()
+            self._stream_ended.set()
 
     def cancel(self) -> None:
         if not self._child.control.is_closing():
@@ -284,6 +98,7 @@ class LocalRun:
         """Signal the job's whole process group: the module's own subprocesses go too."""
         if self._child.returncode is not None:
             return
+        self._sent_signal = signal_name(signum)
         try:
             os.killpg(self._child.pid, signum)
         except (ProcessLookupError, PermissionError):
@@ -292,26 +107,74 @@ class LocalRun:
 
     async def wait(self) -> Exit:
         try:
-            code: int | None = await self._child.exited
+            exit_info = Exit.from_code(await self._child.exited)
         except ChildLost:
-            code = None
-        self._child.returncode = code if code is not None else -1
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._child.pid, signal.SIGKILL)  # leftovers the module started and forgot
+            exit_info = await self._outlived_fork_server()
+        self._child.returncode = exit_info.code if exit_info.code is not None else -1
+        self._kill_leftovers()
         self._child.control.close()
-        if code is None:
-            return Exit(code=None, signal_name="an unknown cause (the fork server ended)")
-        if code < 0:
-            try:
-                name = signal.Signals(-code).name
-            except ValueError:
-                name = f"signal {-code}"
-            return Exit(code=code, signal_name=name)
-        return Exit(code=code)
+        self._child.close_pidfd()
+        return exit_info
 
+    def _kill_leftovers(self) -> None:
+        """What the module started and forgot (its process group outlives it)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._child.pid, signal.SIGKILL)
 
-def fork_available() -> bool:
-    return hasattr(os, "fork") and hasattr(socket, "send_fds")
+    async def _outlived_fork_server(self) -> Exit:
+        """The fork server ended before it could report this job's exit; the job process ran
+        on without it. Wait for its end, read its stream to the end, and tell from its last
+        frame how it ended; a job that ended without a word resumes from its checkpoint."""
+        await self._process_gone()
+        self._kill_leftovers()
+        await self._stream_read()
+        if self._last_word == protocol.DONE:
+            return Exit(code=protocol.EXIT_DONE)
+        if self._last_word == protocol.ERROR:
+            return Exit(code=protocol.EXIT_ERROR)
+        if self._sent_signal is not None:
+            return Exit(
+                code=None,
+                reason=f"the job process ended after it was sent {self._sent_signal} (its "
+                "exit status is unknown: the fork server that started it had ended)",
+            )
+        return Exit(
+            code=None,
+            reason="the job process ended without saying how, after the fork server that "
+            "started it had ended",
+            resume=True,
+        )
+
+    async def _process_gone(self) -> None:
+        """Until the job's process has ended: its pidfd turns readable (it works whoever the
+        parent is); with no pidfd, its stream's end (it holds the stream until it ends)."""
+        pidfd = self._child.pidfd
+        if pidfd is None:
+            await self._stream_ended.wait()
+            return
+        loop = asyncio.get_running_loop()
+        gone: asyncio.Future[None] = loop.create_future()
+
+        def readable() -> None:
+            if not gone.done():
+                gone.set_result(None)
+
+        loop.add_reader(pidfd, readable)
+        try:
+            await gone
+        finally:
+            loop.remove_reader(pidfd)
+
+    async def _stream_read(self) -> None:
+        """Until the scheduler has read the job's stream to its end (its last word is in it);
+        give up when nothing has come for STREAM_IDLE_SECONDS (something the module started,
+        outside its process group, holds the pipe open)."""
+        while not self._stream_ended.is_set():
+            silent = time.monotonic() - self._frame_at
+            if silent >= STREAM_IDLE_SECONDS:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stream_ended.wait(), STREAM_IDLE_SECONDS - silent)
 
 
 class LocalExecutor:
@@ -322,30 +185,56 @@ class LocalExecutor:
     def __init__(self, use_fork_server: bool | None = None) -> None:
         self._use_fork = fork_available() if use_fork_server is None else use_fork_server
         self._fork_server: ForkServer | None = None
+        self._fork_server_lock = asyncio.Lock()
         self._pool = WarmPool()
+
+    @property
+    def fork_server_pid(self) -> int | None:
+        """The running fork server's pid (None if there is none)."""
+        server = self._fork_server
+        return server.pid if server is not None and server.alive else None
 
     async def start(self) -> None:
         if self._use_fork:
-            await self._ensure_fork_server()
+            await self._fork_server_ready()
         else:
             await self._pool.start()
 
-    async def _ensure_fork_server(self) -> ForkServer | None:
-        if self._fork_server is not None and self._fork_server.alive:
-            return self._fork_server
-        server = ForkServer()
-        try:
-            await server.start()
-        except OSError as exc:
-            log.warning("no fork server (%s); starting job processes afresh", exc)
-            self._use_fork = False
-            return None
-        self._fork_server = server
-        return server
+    async def _fork_server_ready(self) -> ForkServer | None:
+        """The fork server, started now if there is none or the last one ended; None if this
+        system cannot run one (then jobs get fresh interpreters)."""
+        async with self._fork_server_lock:
+            current = self._fork_server
+            if current is not None and current.alive:
+                return current
+            if current is not None:
+                await current.close()  # it ended: collect it before starting the next
+            server = ForkServer()
+            try:
+                await server.start()
+            except OSError as exc:
+                log.warning("no fork server (%s); starting job processes afresh", exc)
+                self._use_fork = False
+                self._fork_server = None
+                return None
+            self._fork_server = server
+            return server
+
+    async def _start_child(self) -> Child:
+        for _attempt in range(FORK_ATTEMPTS):
+            server = await self._fork_server_ready() if self._use_fork else None
+            if server is None:
+                break
+            try:
+                return await server.start_child()
+            except ForkServerGone as exc:
+                log.warning("%s; trying a new one", exc)
+        else:
+            log.warning("no fork server would start a job process; starting one afresh")
+        return await self._pool.start_child()
 
     async def launch(self, spec: JobSpec) -> LocalRun:
-        server = await self._ensure_fork_server() if self._use_fork else None
-        child = await server.spawn() if server is not None else await self._pool.spawn()
+        child = await self._start_child()
         child.control.write(json.dumps(spec.to_dict()).encode() + b"\n")
         return LocalRun(child)
 

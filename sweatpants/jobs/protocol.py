@@ -10,8 +10,11 @@ Messages (first element is the kind):
   ["r", ts, data_json]           a result; the runner serialises `data` itself (JSON text)
   ["c", checkpoint_json]         a checkpoint; results before it survive a resume
   ["p", done, total]             progress
-  ["d"]                          run() finished normally
-  ["e", error, traceback]        run() raised; the runner exits non-zero afterwards
+  ["d"]                          run() finished normally; the runner then exits EXIT_DONE
+  ["e", error, traceback]        run() raised; the runner then exits EXIT_ERROR
+
+A runner's last frame thus says how its process will end, which is how the daemon learns it
+when nobody can tell it the exit status (the fork server that was the job's parent is gone).
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ CHECKPOINT = "c"
 PROGRESS = "p"
 DONE = "d"
 ERROR = "e"
+
+EXIT_DONE = 0
+EXIT_ERROR = 1
 
 CANCEL = b"cancel\n"
 

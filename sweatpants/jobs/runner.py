@@ -25,9 +25,9 @@ import time
 import traceback
 from pathlib import Path
 from types import ModuleType
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
-from sweatpants.jobs import protocol
+from sweatpants.jobs import forkserver, protocol
 from sweatpants.sdk import encode, runtime
 from sweatpants.sdk.module import Module
 
@@ -276,8 +276,9 @@ async def _run_module(spec: protocol.JobSpec, context: RunnerContext, channel: C
         flusher.cancel()
 
 
-def child_main(spec_data: dict[str, Any], out_fd: int, control: BinaryIO) -> None:
-    """Run one job in this process. Never returns: exits 0 on success, 1 on error."""
+def child_main(spec_data: dict[str, Any], out_fd: int, control: BinaryIO) -> NoReturn:
+    """Run one job in this process. Never returns: exits EXIT_DONE after its last frame says
+    done, EXIT_ERROR after it says error (see `protocol`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in the daemon's terminal is the daemon's
     with contextlib.suppress(OSError, AttributeError):
         os.nice(JOB_NICENESS)  # jobs are background work: the API and dashboard stay snappy
@@ -293,12 +294,12 @@ def child_main(spec_data: dict[str, Any], out_fd: int, control: BinaryIO) -> Non
     handler = _LogHandler(context)
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
-    code = 0
+    code = protocol.EXIT_DONE
     try:
         asyncio.run(_run_module(spec, context, channel))
         channel.send([protocol.DONE], flush=True)
     except BaseException as exc:
-        code = 1
+        code = protocol.EXIT_ERROR
         if isinstance(exc, encode.NotJSONError) or not str(exc):
             error = str(exc) or type(exc).__name__  # ours says what is wrong without the name
         else:
@@ -312,12 +313,22 @@ def child_main(spec_data: dict[str, Any], out_fd: int, control: BinaryIO) -> Non
     os._exit(code)
 
 
+def run_from_control(messages_fd: int, control_fd: int) -> NoReturn:
+    """A job process in waiting: the first line on the control pipe is the job spec (JSON);
+    it ends without running anything if the pipe closes first (the daemon no longer needs it)."""
+    control = os.fdopen(control_fd, "rb")
+    line = control.readline()
+    if not line.strip():
+        os._exit(0)
+    child_main(json.loads(line), messages_fd, control)
+
+
 def main(argv: list[str] | None = None) -> None:
     """A job process in waiting, or the fork server that makes them.
 
-    `--messages-fd N --control-fd M`: a warm runner; the first line on the control pipe is
-    the job spec (JSON); it ends without running anything if the pipe closes first.
-    `--request-fd N --events-fd M`: the fork server (see `sweatpants.jobs.forkserver`).
+    `--messages-fd N --control-fd M`: a warm runner (`run_from_control`).
+    `--request-fd N --events-fd M`: the fork server (see `sweatpants.jobs.forkserver`), whose
+    children each become a job with `run_from_control`.
     """
     parser = argparse.ArgumentParser(prog="sweatpants-job-runner")
     parser.add_argument("--messages-fd", type=int)
@@ -326,17 +337,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--events-fd", type=int)
     args = parser.parse_args(argv)
     if args.request_fd is not None and args.events_fd is not None:
-        from sweatpants.jobs import forkserver
-
-        forkserver.serve(args.request_fd, args.events_fd)
+        forkserver.serve(args.request_fd, args.events_fd, run_from_control)
         return
     if args.messages_fd is None or args.control_fd is None:
         parser.error("give --messages-fd and --control-fd, or --request-fd and --events-fd")
-    control = os.fdopen(args.control_fd, "rb")
-    line = control.readline()
-    if not line.strip():
-        os._exit(0)  # the daemon no longer needs this runner
-    child_main(json.loads(line), args.messages_fd, control)
+    run_from_control(args.messages_fd, args.control_fd)
 
 
 if __name__ == "__main__":

@@ -96,7 +96,9 @@ def node_lost(exc: BaseException) -> bool:
 
 
 @dataclass
-class BridgeJob:
+class DriverJob:
+    """One job as the driver tracks it: its actor and the output credit the daemon gave."""
+
     id: str
     actor: Any = None
     credit: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(CREDIT))
@@ -104,11 +106,14 @@ class BridgeJob:
     killing: bool = False
 
 
-class Bridge:
+class RayDriver:
+    """The Ray driver inside the bridge process: one actor per job, output relayed to the
+    daemon (whose handle on this process is `executor.BridgeProcess`)."""
+
     def __init__(self, address: str, writer: asyncio.StreamWriter) -> None:
         self._address = address
         self._writer = writer
-        self._jobs: dict[str, BridgeJob] = {}
+        self._jobs: dict[str, DriverJob] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._node_names: dict[str, str] = {}
         self.packages = packaging.Packages()
@@ -117,7 +122,8 @@ class Bridge:
     def send(self, message: dict[str, Any], payload: bytes = b"") -> None:
         self._writer.write(wire.encode(message, payload))
 
-    def spawn(self, coroutine: Any) -> None:
+    def start_task(self, coroutine: Any) -> None:
+        """Run `coroutine` as an asyncio task of this driver (kept referenced until it ends)."""
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -127,9 +133,9 @@ class Bridge:
     async def handle(self, message: dict[str, Any]) -> None:
         op, job_id = message.get("op"), message.get("job", "")
         if op == "launch":
-            job = BridgeJob(job_id)
+            job = DriverJob(job_id)
             self._jobs[job_id] = job
-            self.spawn(self._run(job, message["spec"]))
+            self.start_task(self._run(job, message["spec"]))
             return
         existing = self._jobs.get(job_id)
         if existing is None:
@@ -142,9 +148,9 @@ class Bridge:
         elif job.actor is not None and op == "kill":
             job.killing = True
             job.actor.kill.remote()
-            self.spawn(self._kill_fallback(job))
+            self.start_task(self._kill_fallback(job))
 
-    async def _kill_fallback(self, job: BridgeJob) -> None:
+    async def _kill_fallback(self, job: DriverJob) -> None:
         """If the actor itself does not answer, end it (and its child with it)."""
         import ray
 
@@ -154,7 +160,7 @@ class Bridge:
 
     # ---- one job ---------------------------------------------------------------------------
 
-    async def _run(self, job: BridgeJob, spec: dict[str, Any]) -> None:
+    async def _run(self, job: DriverJob, spec: dict[str, Any]) -> None:
         import ray
 
         try:
@@ -245,14 +251,14 @@ class Bridge:
                 await asyncio.sleep(0.25)
         raise RuntimeError(f"an earlier actor {name} of this job does not go away")
 
-    def _end_actor(self, job: BridgeJob) -> None:
+    def _end_actor(self, job: DriverJob) -> None:
         import ray
 
         if job.actor is not None:
             with contextlib.suppress(Exception):
                 ray.kill(job.actor, no_restart=True)
 
-    def _launch_failed(self, job: BridgeJob, error: str) -> None:
+    def _launch_failed(self, job: DriverJob, error: str) -> None:
         job.ended = True
         self._jobs.pop(job.id, None)
         self.send({"ev": "launch_failed", "job": job.id, "error": error})
@@ -320,18 +326,18 @@ async def serve(fd: int, address: str) -> None:
         return
     import ray
 
-    bridge = Bridge(address, writer)
+    driver = RayDriver(address, writer)
     writer.write(wire.encode({"ev": "ready", "ray_version": ray.__version__}))
-    bridge.spawn(bridge.report_status())
+    driver.start_task(driver.report_status())
     try:
         while True:
             received = await wire.read(reader)
             if received is None:
                 break  # the daemon has gone
-            await bridge.handle(received[0])
+            await driver.handle(received[0])
             await writer.drain()
     finally:
-        bridge.packages.cleanup()
+        driver.packages.cleanup()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # do not linger: Ray ends this driver's actors once it is gone

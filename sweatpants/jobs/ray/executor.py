@@ -16,7 +16,6 @@ import contextlib
 import importlib.util
 import logging
 import os
-import signal
 import socket
 import sys
 import time
@@ -36,17 +35,10 @@ BRIDGE_STOP_SECONDS = 10.0
 LOG_TAIL_BYTES = 2000
 
 
-def _signal_name(code: int) -> str:
-    try:
-        return signal.Signals(-code).name
-    except ValueError:
-        return f"signal {-code}"
-
-
 class RayRun:
     """One job on the cluster, seen from the daemon."""
 
-    def __init__(self, bridge: Bridge, job_id: str) -> None:
+    def __init__(self, bridge: BridgeProcess, job_id: str) -> None:
         self._bridge = bridge
         self._job_id = job_id
         self.pid: int | None = None
@@ -108,8 +100,9 @@ class RayRun:
         return await self._exit
 
 
-class Bridge:
-    """The bridge process and the daemon's end of its socket."""
+class BridgeProcess:
+    """The bridge process (which runs the Ray driver, `bridge.RayDriver`), as the daemon
+    holds it: the process and the daemon's end of its socket."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -175,11 +168,9 @@ class Bridge:
             run.on_launch_failed(str(message.get("error")))
         elif event == "exit" and run is not None:
             self.runs.pop(run_id(message), None)
-            code = message.get("code")
             run.on_exit(
-                Exit(
-                    code=code,
-                    signal_name=_signal_name(code) if code is not None and code < 0 else None,
+                Exit.from_code(
+                    message.get("code"),
                     reason=message.get("reason"),
                     resume=bool(message.get("resume")),
                 )
@@ -243,7 +234,7 @@ class RayExecutor:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._bridge: Bridge | None = None
+        self._bridge: BridgeProcess | None = None
         self._lock: asyncio.Lock | None = None
         self._last_error: str | None = None
         self._connect_task: asyncio.Task[Any] | None = None
@@ -256,7 +247,7 @@ class RayExecutor:
         with contextlib.suppress(LaunchError):
             await self._connected()
 
-    async def _connected(self) -> Bridge:
+    async def _connected(self) -> BridgeProcess:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
@@ -268,7 +259,7 @@ class RayExecutor:
                     f"{sys.executable} -m pip install 'sweatpants[ray]'"
                 )
                 raise LaunchError(self._last_error)
-            bridge = Bridge(self._settings)
+            bridge = BridgeProcess(self._settings)
             await bridge.start()
             try:
                 await asyncio.wait_for(asyncio.shield(bridge.ready), CONNECT_TIMEOUT)
