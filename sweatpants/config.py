@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import platformdirs
 
 from sweatpants.errors import ConfigError
+from sweatpants.web.urls import redact_url as redact_url  # kept here for its users
 
 PREFIX = "SWEATPANTS_"
 _SPEC = "sweatpants.option"  # the dataclass field metadata key that makes a field an option
@@ -39,16 +40,6 @@ def _as_is(text: str) -> str:
 
 def _masked(text: str) -> str:
     return "********" if text else ""
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced by `***`, for logs, errors and `config`."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest.split("/", 1)[0]:
-        return url
-    credentials, _, host = rest.partition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from sweatpants.capabilities.fetch import FetchRequest, fetch
-from sweatpants.capabilities.proxy import ProxyConfig
 from sweatpants.sdk import runtime
 from sweatpants.sdk.proxy import proxied_request
+from sweatpants.web.proxy import ProxyConfig
 from tests.support.daemon import RunningDaemon, free_port
 from tests.support.tinyproxy import BINARY, TITLE, AuthRecorder, PageServer, Tinyproxy
 

@@ -9,18 +9,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sweatpants.capabilities import binary, http
 from sweatpants.capabilities.chromium import launch_args
 from sweatpants.capabilities.fetch import encode_body, validate_method, validate_url
-from sweatpants.capabilities.headers import (
+from sweatpants.errors import InvalidInput, Unavailable
+from sweatpants.web import binary, http
+from sweatpants.web.headers import (
     PROFILES,
     Profile,
     browser_headers,
     locale_for,
     pick_profile,
 )
-from sweatpants.capabilities.proxy import ProxyChoice, ProxyConfig
-from sweatpants.errors import InvalidInput, Unavailable
+from sweatpants.web.proxy import ProxyChoice, ProxyConfig
 
 ROTATING = "http://acct:s3cret-pw@proxy.test:8000"
 PATTERN = "http://acct-session-{session}-geo-{geo}:s3cret-pw@proxy.test:8000"

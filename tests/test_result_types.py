@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -325,16 +323,3 @@ def test_a_message_that_cannot_be_framed_costs_only_itself() -> None:
     for dropped, kind in ((frame[1], "'p'"), (frame[2], "'l'")):
         assert dropped[0] == protocol.LOG and dropped[2] == "ERROR"
         assert f"could not send a {kind} message" in dropped[3]
-
-
-def test_the_runner_imports_nothing_the_daemon_alone_needs() -> None:
-    code = (
-        "import sys, sweatpants.jobs.runner, sweatpants.sdk.encode\n"
-        "print([m for m in ('fastapi', 'starlette', 'uvicorn', 'sqlite3', 'sweatpants.store')"
-        " if m in sys.modules])"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"

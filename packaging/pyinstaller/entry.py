@@ -8,7 +8,7 @@ Two executables in one folder run this script:
 A frozen app has no `python` to start, so every helper process is this same executable
 with special arguments:
 
-- job runners: `--sweatpants-job-runner --messages-fd N --control-fd M` (sweatpants.jobs.local);
+- job runners: `--sweatpants-job-runner --messages-fd N --control-fd M` (sweatpants.jobs.children);
 - `-m MODULE ...`: commands written for a Python install (start-at-login records
   `-m sweatpants.desktop --hidden`);
 - multiprocessing's helpers (fork server, resource tracker, spawned children), should any

@@ -1,6 +1,7 @@
-"""Batteries the engine lends modules: a rotating HTTP proxy and a pool of real browsers.
+"""Batteries the engine lends modules, daemon side: the browser pool (`pool`, `chromium`),
+`/proxy-fetch` (`fetch`) and the `Capabilities` the engine holds (`service`).
 
-Kept import-light on purpose: job processes import `proxy`, `headers` and `lease` through the
-SDK, so nothing here imports httpx, playwright or the daemon at module level. The daemon-side
-pieces (`pool`, `chromium`, `service`) are imported only by the engine and the API.
+Job processes never import this package: what they share with it (proxy choice, headers,
+the HTTP client, finding Chromium) lives in `sweatpants.web`, and their side of a browser
+lease in `sweatpants.sdk.lease`.
 """

@@ -20,38 +20,8 @@ from pathlib import Path
 
 from sweatpants.errors import Unavailable
 from sweatpants.processes import pid_alive
+from sweatpants.web.binary import BASE_FLAGS
 
-# Per shared/TESTING.md: without the background-networking flags Chromium keeps calling
-# hosts an offline machine cannot reach. The throttling flags keep background jobs' pages
-# running at full speed (no tab is ever "visible" in a pooled browser).
-BASE_FLAGS = (
-    "--headless",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--disable-sync",
-    "--disable-quic",
-    "--disable-breakpad",
-    "--disable-client-side-phishing-detection",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--disable-hang-monitor",
-    "--disable-popup-blocking",
-    "--disable-background-timer-throttling",
-    "--disable-backgrounding-occluded-windows",
-    "--disable-renderer-backgrounding",
-    "--disable-features=Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider",
-    "--metrics-recording-only",
-    "--password-store=basic",
-    "--use-mock-keychain",
-    "--mute-audio",
-    "--hide-scrollbars",
-    "--remote-debugging-address=127.0.0.1",
-    "--remote-debugging-port=0",
-)
 READY_TIMEOUT = 30.0
 
 

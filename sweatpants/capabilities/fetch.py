@@ -2,7 +2,7 @@
 
 The answer always has the seed contract's `success, content, status_code, headers`, plus
 `encoding` (`text` or `base64`: binary bodies round-trip intact), `error` (a failure code from
-`sweatpants.capabilities.http`) and `detail` on failure, and `proxy` (`direct`, `rotating`,
+`sweatpants.web.http`) and `detail` on failure, and `proxy` (`direct`, `rotating`,
 `sticky`) so nobody mistakes a direct request for a proxied one.
 """
 
@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from sweatpants.capabilities import http
-from sweatpants.capabilities.headers import browser_headers
-from sweatpants.capabilities.proxy import ProxyConfig
 from sweatpants.errors import InvalidInput
+from sweatpants.web import http
+from sweatpants.web.headers import browser_headers
+from sweatpants.web.proxy import ProxyConfig
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 MAX_TIMEOUT = 600.0

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sweatpants.capabilities.binary import find_browser
 from sweatpants.capabilities.chromium import ChromiumProcess, sweep_orphans
 from sweatpants.errors import Unavailable
+from sweatpants.web.binary import find_browser
 
 logger = logging.getLogger("sweatpants.browser")
 

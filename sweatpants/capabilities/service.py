@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sweatpants.capabilities.pool import BrowserPool
-from sweatpants.capabilities.proxy import ProxyConfig
 from sweatpants.config import Settings
+from sweatpants.web.proxy import ProxyConfig
 
 
 class Capabilities:

@@ -1,7 +1,7 @@
 """`get_browser`: an isolated Playwright `BrowserContext` from the daemon's browser pool.
 
 Inside a job, the context lives in one of the daemon's shared browsers: the job leases a
-browser (`sweatpants.capabilities.lease`), connects to it over CDP and opens a fresh context
+browser (`sweatpants.sdk.lease`), connects to it over CDP and opens a fresh context
 with its own cookies and storage, routed through the proxy unless `use_proxy=False` (a sticky
 session per context when a rotation pattern is configured, `{geo}` filled from `geo`). The
 context is closed when the block exits, also on errors and cancellation; if the job process is
@@ -23,16 +23,16 @@ import sys
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from sweatpants.capabilities.errors import BrowserCrashed
-from sweatpants.capabilities.headers import locale_for
-from sweatpants.capabilities.proxy import ProxyChoice, ProxyConfig
 from sweatpants.errors import Unavailable
+from sweatpants.sdk.errors import BrowserCrashed
 from sweatpants.sdk.runtime import Services, current
+from sweatpants.web.headers import locale_for
+from sweatpants.web.proxy import ProxyChoice, ProxyConfig
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Playwright
 
-    from sweatpants.capabilities.lease import BrowserLease
+    from sweatpants.sdk.lease import BrowserLease
 
 logger = logging.getLogger("sweatpants.browser")
 
@@ -131,7 +131,7 @@ async def _leased_browser(
 ) -> tuple[BrowserLease, Browser]:
     from playwright.async_api import Error as PlaywrightError
 
-    from sweatpants.capabilities.lease import BrowserLease
+    from sweatpants.sdk.lease import BrowserLease
 
     failure = ""
     for _attempt in range(CONNECT_ATTEMPTS):
@@ -148,8 +148,7 @@ async def _leased_browser(
 
 
 async def _private_browser(playwright: Playwright, services: Services) -> Browser:
-    from sweatpants.capabilities.binary import find_browser
-    from sweatpants.capabilities.chromium import BASE_FLAGS
+    from sweatpants.web.binary import BASE_FLAGS, find_browser
 
     binary, _ = find_browser(services.browser_path)
     args = [flag for flag in BASE_FLAGS if not flag.startswith(("--remote-", "--headless"))]

@@ -14,10 +14,10 @@ import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
-from sweatpants.capabilities import http
-from sweatpants.capabilities.headers import browser_headers
-from sweatpants.capabilities.proxy import ProxyChoice, ProxyConfig
 from sweatpants.sdk.runtime import current
+from sweatpants.web import http
+from sweatpants.web.headers import browser_headers
+from sweatpants.web.proxy import ProxyChoice, ProxyConfig
 
 if TYPE_CHECKING:
     import httpx

@@ -3,7 +3,7 @@
 `/proxy-fetch` follows the seed contract (request fields and defaults, answer `success,
 content, status_code, headers`) and adds `encoding`, `error`, `detail` and `proxy`. A network
 failure is an answer with `success: false`, not an HTTP error; a bad request is a 422 naming
-the field. `/browser/lease` is for job processes (see `sweatpants.capabilities.lease`).
+the field. `/browser/lease` is for job processes (see `sweatpants.sdk.lease`).
 """
 
 from __future__ import annotations

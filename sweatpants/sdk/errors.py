@@ -1,4 +1,4 @@
-"""Errors of the proxy and browser capabilities (all `SweatpantsError`s)."""
+"""Errors a module can meet using the SDK's helpers (all `SweatpantsError`s)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import errno
 import functools
 from typing import TYPE_CHECKING, Any
 
-from sweatpants.capabilities.proxy import ProxyChoice
+from sweatpants.web.proxy import ProxyChoice
 
 if TYPE_CHECKING:
     import ssl

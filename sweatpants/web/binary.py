@@ -1,4 +1,4 @@
-"""Which Chromium the browser pool launches.
+"""Which Chromium to launch (the browser pool, or a job's own), and the flags it gets.
 
 Order: `SWEATPANTS_BROWSER_PATH`, then Playwright's own Chromium if `playwright install
 chromium` has put one on this machine (the revision this Playwright expects), then a system
@@ -16,6 +16,37 @@ from pathlib import Path
 
 from sweatpants.errors import Unavailable
 
+# Per shared/TESTING.md: without the background-networking flags Chromium keeps calling
+# hosts an offline machine cannot reach. The throttling flags keep background jobs' pages
+# running at full speed (no tab is ever "visible" in a pooled browser).
+BASE_FLAGS = (
+    "--headless",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-sync",
+    "--disable-quic",
+    "--disable-breakpad",
+    "--disable-client-side-phishing-detection",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--disable-hang-monitor",
+    "--disable-popup-blocking",
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+    "--disable-renderer-backgrounding",
+    "--disable-features=Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider",
+    "--metrics-recording-only",
+    "--password-store=basic",
+    "--use-mock-keychain",
+    "--mute-audio",
+    "--hide-scrollbars",
+    "--remote-debugging-address=127.0.0.1",
+    "--remote-debugging-port=0",
+)
 SYSTEM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 SYSTEM_PATHS = (
     "/usr/bin/chromium",

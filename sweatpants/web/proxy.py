@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote, unquote, urlsplit
 
-from sweatpants.config import redact_url
+from sweatpants.web.urls import redact_url
 
 Mode = Literal["direct", "rotating", "sticky"]
 
