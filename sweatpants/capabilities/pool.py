@@ -223,10 +223,10 @@ class BrowserPool:
         swept = sweep_orphans(self.root)
         if swept:
             logger.info("removed %d browser folder(s) left by an earlier daemon", swept)
-        self._spawn(self._maintain())
+        self._start_task(self._maintain())
         self._fill()
 
-    def _spawn(self, coroutine: Any) -> None:
+    def _start_task(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -240,7 +240,7 @@ class BrowserPool:
         serving = sum(1 for b in self._browsers if not b.draining and b.process.alive)
         for _ in range(self.size - serving - self._launching):
             self._launching += 1
-            self._spawn(self._launch())
+            self._start_task(self._launch())
 
     async def _launch(self) -> None:
         name = f"b{next(self._numbers)}"
@@ -259,7 +259,7 @@ class BrowserPool:
             backoff = min(MAX_BACKOFF, 0.5 * 2 ** min(self._failures, 8))
             self._next_launch_at = time.monotonic() + backoff
             logger.error("browser %s failed to start (%s); retry in %.1f s", name, detail, backoff)
-            self._spawn(self._refill_later(backoff))
+            self._start_task(self._refill_later(backoff))
         else:
             self._launching -= 1
             self._failures = 0
@@ -272,7 +272,7 @@ class BrowserPool:
                 process.pid,
                 (time.monotonic() - started) * 1000,
             )
-            self._spawn(self._watch(browser))
+            self._start_task(self._watch(browser))
         async with self._changed:
             self._changed.notify_all()
 
@@ -309,7 +309,7 @@ class BrowserPool:
         browser.retiring = True
         if browser in self._browsers:
             self._browsers.remove(browser)
-        self._spawn(self._stop_process(browser.process))
+        self._start_task(self._stop_process(browser.process))
 
     async def _stop_process(self, process: ChromiumProcess, grace: float = 3.0) -> None:
         await process.stop(grace)
