@@ -22,6 +22,7 @@ from sweatpants.modules.example import ensure_example_installed
 from sweatpants.modules.registry import ModuleRegistry
 from sweatpants.store import Store
 from sweatpants.store.space import MB
+from sweatpants.store.space import is_disk_full as is_disk_full  # for the API's error handler
 
 
 def job_services(settings: Settings) -> dict[str, Any]:

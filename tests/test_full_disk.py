@@ -352,7 +352,7 @@ def test_jobs_left_running_wait_for_room_to_be_requeued(small_disk: Path) -> Non
         manager = JobManager(settings, store, registry, EventBus(), make_executors(settings), {})
         await manager.start()
         try:
-            assert (await manager.get("left-running"))["status"] == "pending"
+            assert (await manager.get("left-running")).status == "pending"
             assert stored_status() == "running"  # no room to say otherwise yet
             filler.unlink()
             for _ in range(150):  # the space watch looks once a second

@@ -80,6 +80,10 @@ def test_answers_are_named_models(spec: dict[str, Any]) -> None:
         ("delete", "/modules/{module_id}"): "Uninstalled",
         ("post", "/modules/sync"): "SyncReport",
         ("post", "/modules/reload"): "ReloadReport",
+        ("get", "/jobs"): "JobPage",
+        ("post", "/jobs"): "JobSubmitted",
+        ("get", "/jobs/{job_id}"): "Job",
+        ("post", "/jobs/{job_id}/stop"): "JobStopped",
         ("get", "/jobs/{job_id}/logs"): "LogPage",
         ("get", "/jobs/{job_id}/results"): "ResultPage",
         ("post", "/proxy-fetch"): "ProxyFetchAnswer",
@@ -287,8 +291,18 @@ def test_typed_answers_keep_every_field_and_value(
     roundtrip(schemas.ReloadReport, client.post("/modules/reload").json())
     roundtrip(schemas.SyncReport, client.post("/modules/sync").json())
 
-    job_id = daemon.start_job("numbers")
+    started = client.post("/jobs", json={"module_id": "numbers", "inputs": {"n": 3}})
+    roundtrip(schemas.JobSubmitted, started.json())
+    job_id = started.json()["id"]
     daemon.wait_job(job_id)
+    job = client.get(f"/jobs/{job_id}").json()
+    assert job["inputs"] == {"n": 3} and job["module"] == job["module_id"] == "numbers"
+    roundtrip(schemas.Job, job)
+    listed_jobs = client.get("/jobs").json()  # sent as built: the model still describes it
+    assert listed_jobs == {"jobs": [job], "next_cursor": None}
+    roundtrip(schemas.JobPage, listed_jobs)
+    ended = client.post(f"/jobs/{job_id}/stop")
+    assert ended.status_code == 409 and ended.json()["error"] == "conflict"
     logs = client.get(f"/jobs/{job_id}/logs")
     assert [set(e) for e in logs.json()["logs"]] == [{"id", "timestamp", "level", "message"}]
     roundtrip(schemas.LogPage, logs.json())

@@ -42,11 +42,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     )
     app.state.engine = engine
     install_error_handlers(app)
-    # The job routes' errors, generically: unknown or ambiguous id, job already ended, bad
-    # input, shutting down (until routes/jobs.py types them with the engine's `Job` model).
-    job_errors = errors(404, 409, 422, 503)
     for module in (status, modules, jobs, logs, results, events, proxy, ui, docs):
-        app.include_router(module.router, responses=job_errors if module is jobs else None)
+        app.include_router(module.router)
     ui.mount_ui(app)
     docs.mount_docs_assets(app)
     app.add_middleware(SecurityMiddleware, settings=settings)

@@ -10,8 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from sweatpants.engine import is_disk_full
 from sweatpants.errors import InsufficientStorage, SweatpantsError
-from sweatpants.store.space import is_disk_full
 
 log = logging.getLogger(__name__)
 

@@ -2,10 +2,10 @@
 
 Each model lists every field its route returns, in the order the route builds it, so that
 validating an answer against its model changes nothing in it (tests/test_openapi.py checks
-each against a real daemon). `/status` (polled hard) and `GET /modules/{id}` (module.json's
-own key order) are sent as built and only described by their model. `extra="allow"` is used
-only where the set of keys is open by design, and each such model says why. Job answers are
-typed loosely until the engine's one `Job` model exists (`sweatpants/jobs/models.py`).
+each against a real daemon). `/status` (polled hard), `GET /jobs` (pages of up to 1,000 jobs)
+and `GET /modules/{id}` (module.json's own key order) are sent as built and only described by
+their model. `extra="allow"` is used only where the set of keys is open by design, and each
+such model says why.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
+
+from sweatpants.jobs.models import JobStatus
 
 
 class ApiModel(BaseModel):
@@ -137,6 +139,74 @@ class ReloadReport(ApiModel):
     errors: list[ModuleProblem] = Field(description="one per folder that is not a valid module")
 
 
+# ----- jobs
+#
+# `Job` describes `sweatpants.jobs.models.Job.to_api()`, key for key and in its order (a
+# TypedDict writes its keys in the order it declares them). A TypedDict rather than a model
+# for the same reason as the pages below: `GET /jobs` lists up to 1,000 of them.
+
+
+class Progress(ApiModel):
+    """How far a job says it is (`await self.progress(done, total)`)."""
+
+    done: float | int
+    total: float | int | None
+
+
+class Job(TypedDict):
+    """A job: what it runs, with what, where it stands, and how it ended."""
+
+    id: Annotated[str, Field(description="a UUID; any unique prefix of 8+ characters names it too")]
+    module_id: str
+    module: Annotated[str, Field(description="the same as `module_id` (the earlier engine's name)")]
+    status: JobStatus
+    inputs: Annotated[dict[str, Any], Field(description="as validated against the manifest")]
+    settings: dict[str, Any]
+    max_duration: Annotated[str | None, Field(description="as given, like `2h`")]
+    created_at: Annotated[str, Field(description="ISO 8601, UTC (`...Z`), like every time here")]
+    started_at: Annotated[str | None, Field(description="the first start (a resume keeps it)")]
+    completed_at: str | None
+    deadline_at: Annotated[str | None, Field(description="when max_duration stops it")]
+    error: Annotated[str | None, Field(description="why it failed, or which max_duration hit")]
+    traceback: str | None
+    exit_code: Annotated[int | None, Field(description="of its process; negative: a signal")]
+    checkpoint: Annotated[
+        dict[str, Any] | None, Field(description="the last `save_checkpoint(**data)`")
+    ]
+    progress: Progress | None
+    result_count: int
+    log_count: int
+    resumes: Annotated[int, Field(description="times it was put back in the queue")]
+    pid: Annotated[int | None, Field(description="its process while it runs")]
+    executor: Annotated[str, Field(description="local or ray")]
+    node: Annotated[str | None, Field(description="the machine it ran on")]
+
+
+class JobPage(TypedDict):
+    """A page of jobs, newest first."""
+
+    jobs: list[Job]
+    next_cursor: Annotated[
+        str | None,
+        Field(description="pass as `before` for the next page; null when this page is the last"),
+    ]
+
+
+class JobSubmitted(ApiModel):
+    """`POST /jobs`: the new job's id; it waits for a free slot."""
+
+    id: str
+    status: Literal["pending"]
+
+
+class JobStopped(ApiModel):
+    """`POST /jobs/{id}/stop`: a running job is asked to stop and ends `stopped` within the
+    grace; a queued one is stopped at once."""
+
+    id: str
+    status: Literal["stopping", "stopped"]
+
+
 # ----- jobs: logs and results
 #
 # Pages hold up to 10,000 rows, so their models are TypedDicts: validated and documented
@@ -238,11 +308,6 @@ class ProxyFetchAnswer(ApiModel):
 
 
 # ----- status
-
-
-class Progress(ApiModel):
-    done: float | int
-    total: float | int | None
 
 
 class RunningJob(ApiModel):

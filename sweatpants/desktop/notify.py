@@ -25,7 +25,7 @@ class _NotifyingIcon(Protocol):
 
 def job_message(job: dict[str, Any]) -> tuple[str, str]:
     """Title and body of the notification for an ended job."""
-    module = str(job.get("module_id") or job.get("module") or "job")
+    module = str(job.get("module_id") or "job")
     short = str(job.get("id", ""))[:8]
     if job.get("status") == "failed":
         error = str(job.get("error") or "no error message").splitlines()[0][:200]

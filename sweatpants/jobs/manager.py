@@ -7,6 +7,10 @@ the event bus. Jobs left `running` by a daemon that went down are put back in th
 start, with results newer than their last checkpoint dropped, so that after a resume every
 result appears exactly once.
 
+Each write that changes a job hands back the `Job` as that same transaction left it, and that
+is what gets published: publishing never reads the row again. Reads for the API go through
+`self.reads` (`queries.py`); the runner's output goes in through `ActiveJob.output_write`.
+
 A full disk is a state like any other: below the free-space minimum new jobs are refused
 (507) and queued ones wait; a job whose output cannot be stored for lack of space is killed
 and ends `failed` saying so (its final state goes in through the store's space reserve);
@@ -21,27 +25,27 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field
-from functools import partial
+from collections.abc import Coroutine
+from dataclasses import replace
 from typing import Any, Protocol
 
 from sweatpants.config import Settings
-from sweatpants.errors import Ambiguous, Conflict, InsufficientStorage, NotFound, Unavailable
+from sweatpants.errors import Conflict, InsufficientStorage, NotFound, Unavailable
 from sweatpants.events import EventBus
 from sweatpants.jobs import protocol
+from sweatpants.jobs.active import ActiveJob
 from sweatpants.jobs.executor import Exit, LaunchError, RunHandle
 from sweatpants.jobs.executors import Executors
-from sweatpants.jobs.models import JobStatus, human_duration, iso, job_to_api, parse_duration
+from sweatpants.jobs.models import Job, JobStatus, human_duration, iso, parse_duration
+from sweatpants.jobs.queries import JobReads
 from sweatpants.jobs.space_watch import Endings, SpaceWatch, disk_full_error
 from sweatpants.store import Store
 from sweatpants.store import jobs as job_sql
 from sweatpants.store import logs as log_sql
-from sweatpants.store import results as result_sql
 from sweatpants.store.space import DiskState
 
 log = logging.getLogger(__name__)
 
-MIN_PREFIX = 8
 MAX_WRITES_IN_FLIGHT = 4
 PROGRESS_EVENT_SECONDS = 0.5
 KILL_AFTER_TERM_SECONDS = 3.0
@@ -53,29 +57,6 @@ class ModuleLookup(Protocol):
     """What the scheduler needs from the module registry."""
 
     def get(self, module_id: str) -> Any: ...
-
-
-@dataclass
-class ActiveJob:
-    """A job holding a run slot: being launched, running, or winding down."""
-
-    id: str
-    module_id: str
-    started_at: float
-    next_seq: int
-    handle: RunHandle | None = None
-    stop_reason: str | None = None
-    error: str | None = None
-    traceback: str | None = None
-    done: bool = False
-    progress: dict[str, Any] | None = None
-    log_count: int = 0
-    last_frame_at: float = field(default_factory=time.monotonic)
-    progress_published: float = 0.0
-    timers: list[asyncio.TimerHandle] = field(default_factory=list)
-    escalation: asyncio.Task[None] | None = None
-    requeue: bool = False  # its runner was lost; run it again from its checkpoint
-    out_of_space: bool = False  # its output could not be stored: the disk is full
 
 
 class JobManager:
@@ -103,8 +84,9 @@ class JobManager:
         self._shutting_down = False
         self._space = store.space
         self._space_watch = SpaceWatch(store.space, events, self._space_looked_at)
-        self._endings = Endings(store)
-        self._interrupted: dict[str, Any] = {}  # id → row: left `running`, not yet requeued
+        self.reads = JobReads(store)
+        self._endings = Endings(store, self.reads)
+        self._interrupted: dict[str, str] = {}  # id → module: left `running`, not yet requeued
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -112,10 +94,10 @@ class JobManager:
         await self._executors.start()
         self._counts.update(await self._store.read(job_sql.count_by_status))
         interrupted = await self._store.read(lambda c: job_sql.with_status(c, ["running"]))
-        self._interrupted = {row["id"]: row for row in interrupted}
+        self._interrupted = {record.id: record.module_id for record in interrupted}
         await self._resume_interrupted()
         pending = await self._store.read(lambda c: job_sql.with_status(c, ["pending"]))
-        self._queue.update((row["id"], row["module_id"]) for row in pending)
+        self._queue.update((record.id, record.module_id) for record in pending)
         self._accepting = True
         self._space_watch.start()
         self._schedule()
@@ -123,25 +105,16 @@ class JobManager:
     async def _resume_interrupted(self) -> None:
         """Put jobs left `running` by a daemon that went down back in the queue, from their
         last checkpoint; on a disk too full even for that, the space watch tries again."""
-        for job_id, row in list(self._interrupted.items()):
+        for job_id, module_id in list(self._interrupted.items()):
             try:
-                await self._store.write(
-                    partial(job_sql.prepare_resume, job_id=job_id), jobs=[job_id], essential=True
-                )
+                job = await self._requeue(job_id, "INFO", "the daemon stopped while this job ran")
             except InsufficientStorage as exc:
                 log.error("job %s: cannot be put back in the queue yet: %s", job_id, exc.detail)
                 return
             del self._interrupted[job_id]
-            dropped = row["result_count"] - row["checkpoint_seq"]
-            await self._system_log(
-                job_id,
-                "INFO",
-                "the daemon stopped while this job ran; resuming from its last checkpoint"
-                + (f" (dropping {dropped} results recorded after it)" if dropped else ""),
-            )
-            self._queue[job_id] = row["module_id"]
+            self._queue[job_id] = module_id
             self._move_count(JobStatus.RUNNING, JobStatus.PENDING)
-            await self._publish(job_id)
+            self._publish(job)
 
     async def shutdown(self) -> None:
         """Stop taking jobs; let running ones wind down within the grace; keep them for resume."""
@@ -175,31 +148,28 @@ class JobManager:
 
     async def resolve(self, job_id: str) -> str:
         """A full id from a full id or a unique prefix of at least 8 characters."""
-        row = await self._store.read(lambda c: job_sql.get(c, job_id))
-        if row is not None:
-            return job_id
-        if len(job_id) < MIN_PREFIX:
-            raise NotFound(
-                f"no job with id {job_id!r} (give the full id or at least {MIN_PREFIX} characters)"
-            )
-        matches = await self._store.read(lambda c: job_sql.ids_with_prefix(c, job_id))
-        if not matches:
-            raise NotFound(f"no job with id {job_id!r}")
-        if len(matches) > 1:
-            raise Ambiguous(
-                f"job id prefix {job_id!r} matches {len(matches)} jobs: {', '.join(matches)}",
-                matches=matches,
-            )
-        return matches[0]
+        return await self.reads.resolve(job_id)
 
-    async def get(self, job_id: str) -> dict[str, Any]:
-        full = await self.resolve(job_id)
-        row = await self._store.read(lambda c: job_sql.get(c, full))
-        if row is None:
-            raise NotFound(f"no job with id {job_id!r}")
-        job = self._endings.overlay(job_to_api(row))
-        if full in self._interrupted:  # waiting for room to be put back in the queue
-            job.update(status=JobStatus.PENDING.value, pid=None)
+    async def get(self, job_id: str) -> Job:
+        """The job named by a full id or a unique prefix, as the API shows it."""
+        return self._shown(await self.reads.find(job_id))
+
+    async def page(
+        self, *, status: str | None, module_id: str | None, before: str | None, limit: int
+    ) -> list[Job]:
+        """Newest first; `before` names the last job of the previous page."""
+        after = await self.get(before) if before else None
+        jobs = await self.reads.page(status=status, module_id=module_id, after=after, limit=limit)
+        if self._endings.waiting or self._interrupted:
+            return [self._shown(job) for job in jobs]
+        return jobs
+
+    def _shown(self, job: Job) -> Job:
+        """What the store says, with what only memory knows yet applied: an end that did not
+        fit on the disk, or a requeue waiting for room (the job shows `pending`)."""
+        job = self._endings.overlay(job)
+        if job.id in self._interrupted:
+            job = replace(job, status=JobStatus.PENDING, pid=None)
         return job
 
     def running(self) -> list[dict[str, Any]]:
@@ -236,7 +206,8 @@ class JobManager:
         settings: dict[str, Any] | None,
         max_duration: str | None,
         executor: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Job:
+        """Validate and queue a new job; returns it as stored (`pending`)."""
         if not self._accepting:
             raise Unavailable("the daemon is shutting down and takes no new jobs")
         installed = self._modules.get(module_id)
@@ -266,14 +237,16 @@ class JobManager:
         state = self._space.measure()
         if state.low:
             raise InsufficientStorage(f"not starting a new job: {state.describe()}")
-        await self._store.write(lambda c: job_sql.insert(c, row), jobs=[job_id])
+        record = await self._store.write(lambda c: job_sql.insert(c, row), jobs=[job_id])
+        job = Job.from_record(record)
         self._counts[JobStatus.PENDING.value] += 1
         self._queue[job_id] = manifest.id
-        await self._publish(job_id)
+        self._publish(job)
         self._schedule()
-        return {"id": job_id, "status": JobStatus.PENDING.value}
+        return job
 
-    async def stop(self, job_id: str) -> dict[str, Any]:
+    async def stop(self, job_id: str) -> dict[str, str]:
+        """Stop a job: running ones are asked to stop (`stopping`), queued ones end now."""
         full = await self.resolve(job_id)
         active = self._active.get(full)
         if active is not None:
@@ -294,7 +267,7 @@ class JobManager:
             await self._finish_row(full, JobStatus.STOPPED, previous, error=None)
             return {"id": full, "status": JobStatus.STOPPED.value}
         job = await self.get(full)
-        raise Conflict(f"job {full} has already ended ({job['status']}); there is nothing to stop")
+        raise Conflict(f"job {full} has already ended ({job.status}); there is nothing to stop")
 
     # ---- scheduling ------------------------------------------------------------------------
 
@@ -309,9 +282,10 @@ class JobManager:
             job_id, module_id = self._queue.popitem(last=False)
             active = ActiveJob(id=job_id, module_id=module_id, started_at=time.time(), next_seq=0)
             self._active[job_id] = active
-            self._spawn(self._run(active))
+            self._start_task(self._run(active))
 
-    def _spawn(self, coroutine: Any) -> None:
+    def _start_task(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run `coroutine` as a task the manager keeps (shutdown waits for, then cancels it)."""
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -339,39 +313,39 @@ class JobManager:
             self._schedule()
 
     async def _launch_and_supervise(self, active: ActiveJob) -> None:
-        row = await self._store.read(lambda c: job_sql.get(c, active.id))
-        if row is None:
+        job = await self.reads.job(active.id)
+        if job is None:
             return
-        active.module_id = row["module_id"]
-        active.next_seq = row["result_count"]
-        active.log_count = row["log_count"]
+        active.module_id = job.module_id
+        active.next_seq = job.result_count
+        active.log_count = job.log_count
         now = time.time()
-        deadline = row["deadline_at"] or (
-            now + row["max_seconds"] if row["max_seconds"] is not None else None
+        deadline = job.deadline_at or (
+            now + job.max_seconds if job.max_seconds is not None else None
         )
         if deadline is not None and deadline <= now:
-            active.stop_reason = f"max_duration {row['max_duration']} reached"
+            active.stop_reason = f"max_duration {job.max_duration} reached"
             await self._finish(active, Exit(code=None))
             return
         try:
-            installed = self._modules.get(row["module_id"])
+            installed = self._modules.get(job.module_id)
         except NotFound as exc:
             active.error = exc.detail
             await self._finish(active, Exit(code=None))
             return
         spec = protocol.JobSpec(
             job_id=active.id,
-            module_id=row["module_id"],
+            module_id=job.module_id,
             module_dir=str(installed.path),
             entrypoint=str(installed.manifest.entrypoint),
             deps_path=str(installed.deps_path) if installed.deps_path else None,
-            inputs=json.loads(row["inputs"]),
-            settings=json.loads(row["settings"]),
-            checkpoint=json.loads(row["checkpoint"]) if row["checkpoint"] else None,
+            inputs=job.inputs,
+            settings=job.settings,
+            checkpoint=job.checkpoint,
             services=dict(self._services),
         )
         try:
-            executor = await self._executors.ready(row["executor"])
+            executor = await self._executors.ready(job.executor)
             handle = await executor.launch(spec)
         except LaunchError as exc:
             active.error = exc.detail
@@ -379,19 +353,19 @@ class JobManager:
             await self._finish(active, Exit(code=None))
             return
         active.handle = handle
-        if row["deadline_at"] is None and row["max_seconds"] is not None:
+        if job.deadline_at is None and job.max_seconds is not None:
             # max_duration counts from when the runner started: a cluster may take a while
             # to place a job and build its environment.
             now = time.time()
-            deadline = now + row["max_seconds"]
-        active.started_at = row["started_at"] or now
-        await self._store.write(
+            deadline = now + job.max_seconds
+        active.started_at = job.started_at or now
+        record = await self._store.write(
             lambda c: job_sql.mark_running(c, active.id, now=now, pid=handle.pid, node=handle.node),
             jobs=[active.id],
             essential=True,
         )
         self._move_count(JobStatus.PENDING, JobStatus.RUNNING)
-        await self._publish(active.id)
+        self._publish(Job.from_record(record) if record is not None else None)
         if deadline is not None:
             loop = asyncio.get_running_loop()
             active.timers.append(
@@ -399,17 +373,17 @@ class JobManager:
             )
         if active.stop_reason is not None:
             self._begin_stop(active)
-        pump = asyncio.ensure_future(self._pump(active, handle))
+        storing = asyncio.ensure_future(self._store_output(active, handle))
         # If its output cannot be read (a corrupt stream), the job cannot go on: end it, so
         # the wait below returns and the job is recorded as failed with the reason.
-        pump.add_done_callback(
+        storing.add_done_callback(
             lambda done: handle.kill() if not done.cancelled() and done.exception() else None
         )
         exit_info = await handle.wait()
-        await self._drain(active, pump)
+        await self._drain(active, storing)
         await self._finish(active, exit_info)
 
-    async def _pump(self, active: ActiveJob, handle: RunHandle) -> None:
+    async def _store_output(self, active: ActiveJob, handle: RunHandle) -> None:
         """Move the runner's messages into the store, a bounded number of writes in flight
         (until the disk is full: then the job is killed and nothing more is read)."""
         in_flight: collections.deque[asyncio.Future[Any]] = collections.deque()
@@ -417,7 +391,8 @@ class JobManager:
         try:
             async for frame in frames:
                 active.last_frame_at = time.monotonic()
-                op = self._ingest(active, frame)
+                op = active.output_write(frame)
+                self._publish_progress(active)
                 future = self._store.writer.submit(op, jobs=[active.id], wait=True)
                 assert future is not None
                 in_flight.append(asyncio.wrap_future(future))
@@ -444,60 +419,19 @@ class JobManager:
         log.error("job %s: stopped, its output cannot be stored: %s", active.id, exc.detail)
         await self._system_log(active.id, "ERROR", active.error)
 
-    async def _drain(self, active: ActiveJob, pump: asyncio.Future[None]) -> None:
+    async def _drain(self, active: ActiveJob, storing: asyncio.Future[None]) -> None:
         """After the process ended, store what it left in the pipe. Give up only when nothing
         has arrived for DRAIN_IDLE_SECONDS: something the module started holds the pipe open."""
-        while not pump.done():
-            await asyncio.wait({pump}, timeout=1.0)
-            if not pump.done() and time.monotonic() - active.last_frame_at > DRAIN_IDLE_SECONDS:
-                pump.cancel()
+        while not storing.done():
+            await asyncio.wait({storing}, timeout=1.0)
+            if not storing.done() and time.monotonic() - active.last_frame_at > DRAIN_IDLE_SECONDS:
+                storing.cancel()
                 await self._system_log(
                     active.id, "WARNING", "the job's output stayed open after its process ended"
                 )
                 return
-        if not pump.cancelled() and pump.exception() is not None:
-            raise pump.exception()  # type: ignore[misc]
-
-    def _ingest(self, active: ActiveJob, frame: list[list[Any]]) -> Any:
-        logs: list[log_sql.LogRow] = []
-        results: list[result_sql.ResultRow] = []
-        checkpoint: tuple[str, int] | None = None
-        progress: tuple[float, float | None] | None = None
-        for message in frame:
-            kind = message[0]
-            if kind == protocol.RESULT:
-                active.next_seq += 1
-                results.append((active.next_seq, message[1], message[2]))
-            elif kind == protocol.LOG:
-                logs.append((message[1], str(message[2]).upper(), str(message[3])))
-            elif kind == protocol.CHECKPOINT:
-                checkpoint = (message[1], active.next_seq)
-            elif kind == protocol.PROGRESS:
-                progress = (message[1], message[2])
-            elif kind == protocol.DONE:
-                active.done = True
-            elif kind == protocol.ERROR:
-                active.error, active.traceback = message[1], message[2]
-                logs.append((time.time(), "ERROR", f"job failed: {message[1]}"))
-        if progress is not None:
-            active.progress = {"done": progress[0], "total": progress[1]}
-        active.log_count += len(logs)
-        self._publish_progress(active)
-        job_id = active.id
-
-        def write(conn: Any) -> None:
-            if logs:
-                log_sql.append(conn, job_id, logs)
-            if results:
-                result_sql.append(conn, job_id, results)
-            if logs or results:
-                job_sql.add_counts(conn, job_id, results=len(results), logs=len(logs))
-            if checkpoint is not None:
-                job_sql.save_checkpoint(conn, job_id, checkpoint[0], checkpoint[1])
-            if progress is not None:
-                job_sql.save_progress(conn, job_id, progress[0], progress[1])
-
-        return write
+        if not storing.cancelled() and storing.exception() is not None:
+            raise storing.exception()  # type: ignore[misc]
 
     def _publish_progress(self, active: ActiveJob) -> None:
         """A throttled `progress` event: the progress bar and the result and log counts."""
@@ -520,7 +454,7 @@ class JobManager:
         if active.stop_reason is None:
             row_duration = human_duration(time.time() - active.started_at)
             active.stop_reason = f"max_duration reached after {row_duration}"
-            self._spawn(self._system_log(active.id, "INFO", f"{active.stop_reason}; stopping"))
+            self._start_task(self._system_log(active.id, "INFO", f"{active.stop_reason}; stopping"))
             self._begin_stop(active)
 
     def _begin_stop(self, active: ActiveJob) -> None:
@@ -579,20 +513,26 @@ class JobManager:
 
     async def _resume_lost(self, active: ActiveJob, reason: str) -> None:
         """Put a job whose runner was lost back in the queue, from its last checkpoint."""
-        row = await self._store.read(lambda c: job_sql.get(c, active.id))
-        dropped = (row["result_count"] - row["checkpoint_seq"]) if row is not None else 0
-        await self._store.write(
-            partial(job_sql.prepare_resume, job_id=active.id), jobs=[active.id], essential=True
-        )
-        await self._system_log(
-            active.id,
-            "WARNING",
-            f"{reason}; resuming from its last checkpoint"
-            + (f" (dropping {dropped} results recorded after it)" if dropped else ""),
-        )
+        job = await self._requeue(active.id, "WARNING", reason)
         self._move_count(JobStatus.RUNNING, JobStatus.PENDING)
         active.requeue = True
-        await self._publish(active.id)
+        self._publish(job)
+
+    async def _requeue(self, job_id: str, level: str, reason: str) -> Job | None:
+        """In one transaction: the job back to `pending` with the results after its last
+        checkpoint deleted, and a log line saying why and how many; returns the job."""
+
+        def write(conn: Any) -> job_sql.JobRecord | None:
+            dropped = job_sql.prepare_resume(conn, job_id)
+            message = f"[sweatpants] {reason}; resuming from its last checkpoint" + (
+                f" (dropping {dropped} results recorded after it)" if dropped else ""
+            )
+            log_sql.append(conn, job_id, [(time.time(), level, message)])
+            job_sql.add_counts(conn, job_id, results=0, logs=1)
+            return job_sql.get(conn, job_id)
+
+        record = await self._store.write(write, jobs=[job_id], essential=True)
+        return Job.from_record(record) if record is not None else None
 
     async def _finish_row(
         self,
@@ -604,11 +544,11 @@ class JobManager:
         traceback: str | None = None,
         exit_code: int | None = None,
     ) -> None:
-        await self._endings.record(
-            job_id, status.value, error=error, traceback=traceback, exit_code=exit_code
+        job = await self._endings.record(
+            job_id, status, error=error, traceback=traceback, exit_code=exit_code
         )
         self._move_count(previous, status)
-        await self._publish(job_id)
+        self._publish(job)
 
     async def _space_looked_at(self, state: DiskState) -> None:
         """Each look of the space watch: store waiting endings; start queued jobs if there is room."""
@@ -637,7 +577,7 @@ class JobManager:
         except InsufficientStorage as exc:
             log.error("job %s: log line not stored (%s): %s", job_id, exc, message)
 
-    async def _publish(self, job_id: str) -> None:
-        row = await self._store.read(lambda c: job_sql.get(c, job_id))
-        if row is not None:
-            self._events.publish({"type": "job", "job": self._endings.overlay(job_to_api(row))})
+    def _publish(self, job: Job | None) -> None:
+        """A `job` event with the job as the write that changed it returned (no read here)."""
+        if job is not None:
+            self._events.publish({"type": "job", "job": self._endings.overlay(job).to_api()})

@@ -1,15 +1,18 @@
-"""Job states, durations and the job's API shape."""
+"""Job states, durations, and `Job`: the one typed record of a job, built from the store."""
 
 from __future__ import annotations
 
 import json
 import re
-import sqlite3
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sweatpants.errors import InvalidInput
+
+if TYPE_CHECKING:  # the CLI imports this file too, and has no use for the store
+    from sweatpants.store.jobs import JobRecord
 
 
 class JobStatus(StrEnum):
@@ -72,32 +75,105 @@ def human_duration(seconds: float) -> str:
     return f"{secs}s"
 
 
-def job_to_api(row: sqlite3.Row) -> dict[str, Any]:
-    """A jobs-table row as the API shows it."""
-    progress = None
-    if row["progress_done"] is not None:
-        progress = {"done": row["progress_done"], "total": row["progress_total"]}
-    return {
-        "id": row["id"],
-        "module_id": row["module_id"],
-        "module": row["module_id"],
-        "status": row["status"],
-        "inputs": json.loads(row["inputs"]),
-        "settings": json.loads(row["settings"]),
-        "max_duration": row["max_duration"],
-        "created_at": iso(row["created_at"]),
-        "started_at": iso(row["started_at"]),
-        "completed_at": iso(row["completed_at"]),
-        "deadline_at": iso(row["deadline_at"]),
-        "error": row["error"],
-        "traceback": row["traceback"],
-        "exit_code": row["exit_code"],
-        "checkpoint": json.loads(row["checkpoint"]) if row["checkpoint"] else None,
-        "progress": progress,
-        "result_count": row["result_count"],
-        "log_count": row["log_count"],
-        "resumes": row["resumes"],
-        "pid": row["pid"],
-        "executor": row["executor"],
-        "node": row["node"],
-    }
+class Progress(NamedTuple):
+    """How far a job says it is (`await self.progress(done, total)`)."""
+
+    done: float
+    total: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A job as the engine knows it: every field the API shows, plus what scheduling needs.
+
+    Built only by `from_record`, from what `sweatpants.store.jobs` reads or writes; never
+    changed in place (`dataclasses.replace` makes a changed copy). `to_api` is the JSON shape
+    of the REST API and of `WS /events` (described by `sweatpants.api.schemas.Job`).
+    """
+
+    id: str
+    module_id: str
+    status: JobStatus
+    inputs: dict[str, Any]
+    settings: dict[str, Any]
+    max_duration: str | None  # as given, like `2h`
+    max_seconds: float | None  # max_duration in seconds
+    created_at: float  # epoch seconds, like every time here
+    started_at: float | None  # the first start; a resumed job keeps it
+    completed_at: float | None
+    deadline_at: float | None  # when max_duration stops it, fixed at the first start
+    error: str | None
+    traceback: str | None
+    exit_code: int | None
+    checkpoint: dict[str, Any] | None
+    checkpoint_seq: int  # how many results the checkpoint covers
+    progress: Progress | None
+    result_count: int
+    log_count: int
+    resumes: int
+    pid: int | None
+    executor: str
+    node: str | None
+
+    @classmethod
+    def from_record(cls, record: JobRecord) -> Job:
+        """The one way from a stored row to a Job."""
+        progress = None
+        if record.progress_done is not None:
+            progress = Progress(record.progress_done, record.progress_total)
+        return cls(
+            id=record.id,
+            module_id=record.module_id,
+            status=JobStatus(record.status),
+            inputs=json.loads(record.inputs),
+            settings=json.loads(record.settings),
+            max_duration=record.max_duration,
+            max_seconds=record.max_seconds,
+            created_at=record.created_at,
+            started_at=record.started_at,
+            completed_at=record.completed_at,
+            deadline_at=record.deadline_at,
+            error=record.error,
+            traceback=record.traceback,
+            exit_code=record.exit_code,
+            checkpoint=json.loads(record.checkpoint) if record.checkpoint else None,
+            checkpoint_seq=record.checkpoint_seq,
+            progress=progress,
+            result_count=record.result_count,
+            log_count=record.log_count,
+            resumes=record.resumes,
+            pid=record.pid,
+            executor=record.executor,
+            node=record.node,
+        )
+
+    def to_api(self) -> dict[str, Any]:
+        """The job as the API shows it. `module` repeats `module_id` for the earlier engine's
+        clients; ours read `module_id`."""
+        progress = self.progress
+        return {
+            "id": self.id,
+            "module_id": self.module_id,
+            "module": self.module_id,
+            "status": self.status.value,
+            "inputs": self.inputs,
+            "settings": self.settings,
+            "max_duration": self.max_duration,
+            "created_at": iso(self.created_at),
+            "started_at": iso(self.started_at),
+            "completed_at": iso(self.completed_at),
+            "deadline_at": iso(self.deadline_at),
+            "error": self.error,
+            "traceback": self.traceback,
+            "exit_code": self.exit_code,
+            "checkpoint": self.checkpoint,
+            "progress": None
+            if progress is None
+            else {"done": progress.done, "total": progress.total},
+            "result_count": self.result_count,
+            "log_count": self.log_count,
+            "resumes": self.resumes,
+            "pid": self.pid,
+            "executor": self.executor,
+            "node": self.node,
+        }

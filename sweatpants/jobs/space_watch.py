@@ -1,8 +1,9 @@
 """The scheduler's side of a full disk: final states that must land, and watching for space.
 
-`Endings` writes a job's final state through the store's space reserve (`essential`). If
-even that fails, the state is kept in memory, shown as if stored (so no job ever looks
-`running` with nothing behind it) and written as soon as there is room.
+`Endings` writes a job's final state through the store's space reserve (`essential`) and
+returns the job as that write left it. If even that fails, the state is kept in memory,
+shown as if stored (so no job ever looks `running` with nothing behind it) and written as
+soon as there is room.
 
 `SpaceWatch` looks at the free space once a second until shutdown: it writes the reserve
 back when space returns, publishes a `disk` event on `WS /events` whenever the disk turns
@@ -16,12 +17,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
 from sweatpants.errors import InsufficientStorage
 from sweatpants.events import EventBus
-from sweatpants.jobs.models import iso
+from sweatpants.jobs.models import Job, JobStatus
+from sweatpants.jobs.queries import JobReads
 from sweatpants.store import Store
 from sweatpants.store import jobs as job_sql
 from sweatpants.store.space import DiskState, Space
@@ -43,8 +46,9 @@ def disk_full_error(space: Space) -> str:
 class Endings:
     """Final job states into the store, held in memory only while even the reserve is gone."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, reads: JobReads) -> None:
         self._store = store
+        self._reads = reads
         self._unsaved: dict[str, dict[str, Any]] = {}
 
     @property
@@ -54,24 +58,28 @@ class Endings:
     async def record(
         self,
         job_id: str,
-        status: str,
+        status: JobStatus,
         *,
         error: str | None,
         traceback: str | None,
         exit_code: int | None,
-    ) -> None:
+    ) -> Job | None:
+        """Store the job's end; return the job as it now stands (None if there is no such job).
+        An end that does not fit is shown over the stored row (the one read here)."""
         ending: dict[str, Any] = {
-            "status": status,
+            "status": status.value,
             "now": time.time(),
             "error": error,
             "traceback": traceback,
             "exit_code": exit_code,
         }
         try:
-            await self._write(job_id, ending)
+            return await self._write(job_id, ending)
         except InsufficientStorage as exc:
             log.error("job %s: its end (%s) is not stored yet: %s", job_id, status, exc)
             self._unsaved[job_id] = ending
+        job = await self._reads.job(job_id)
+        return self.overlay(job) if job is not None else None
 
     async def retry(self) -> None:
         """Store the endings that are waiting for room, oldest first; stop at the first
@@ -84,24 +92,26 @@ class Endings:
             del self._unsaved[job_id]
             log.info("job %s: its end (%s) is stored now", job_id, ending["status"])
 
-    def overlay(self, job: dict[str, Any]) -> dict[str, Any]:
+    def overlay(self, job: Job) -> Job:
         """The job as the API shows it, with an end that is not stored yet applied."""
-        ending = self._unsaved.get(job["id"])
-        if ending is not None:
-            job.update(
-                status=ending["status"],
-                completed_at=iso(ending["now"]),
-                error=ending["error"],
-                traceback=ending["traceback"],
-                exit_code=ending["exit_code"],
-                pid=None,
-            )
-        return job
+        ending = self._unsaved.get(job.id)
+        if ending is None:
+            return job
+        return replace(
+            job,
+            status=JobStatus(ending["status"]),
+            completed_at=ending["now"],
+            error=ending["error"],
+            traceback=ending["traceback"],
+            exit_code=ending["exit_code"],
+            pid=None,
+        )
 
-    async def _write(self, job_id: str, ending: dict[str, Any]) -> None:
-        await self._store.write(
+    async def _write(self, job_id: str, ending: dict[str, Any]) -> Job | None:
+        record = await self._store.write(
             partial(job_sql.finish, job_id=job_id, **ending), jobs=[job_id], essential=True
         )
+        return Job.from_record(record) if record is not None else None
 
 
 class SpaceWatch:

@@ -2,6 +2,7 @@
 
 `results` is a rowid table with a unique index on (job_id, seq), so a multi-MB result sits in
 the table's b-tree, never in the index that every insert searches (see schema.py, migration 2).
+Reads return plain tuples (`ResultRow`), never `sqlite3.Row`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-ResultRow = tuple[int, float, str]  # (seq, timestamp, JSON text)
+ResultRow = tuple[int, float, str]  # (seq, timestamp, JSON text), written and read alike
 
 
 def append(conn: sqlite3.Connection, job_id: str, rows: Sequence[ResultRow]) -> None:
@@ -19,8 +20,11 @@ def append(conn: sqlite3.Connection, job_id: str, rows: Sequence[ResultRow]) -> 
     )
 
 
-def after(conn: sqlite3.Connection, job_id: str, after_seq: int, limit: int) -> list[sqlite3.Row]:
-    return conn.execute(
+def after(conn: sqlite3.Connection, job_id: str, after_seq: int, limit: int) -> list[ResultRow]:
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    rows: list[ResultRow] = cursor.execute(
         "SELECT seq, ts, data FROM results WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
         (job_id, after_seq, limit),
     ).fetchall()
+    return rows

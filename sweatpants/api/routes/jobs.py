@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from sweatpants.api import schemas
 from sweatpants.api.deps import get_engine
+from sweatpants.api.openapi import errors
 from sweatpants.engine import Engine
-from sweatpants.jobs.models import JobStatus, job_to_api
-from sweatpants.store import jobs as job_sql
+from sweatpants.jobs.models import JobStatus
 
 router = APIRouter()
 
@@ -27,49 +29,49 @@ class JobRequest(BaseModel):
     executor: str | None = Field(default=None, max_length=40)  # local or ray; default: settings
 
 
-@router.get("/jobs")
+# A page is sent as built (like /status): up to 1,000 jobs, each already in the shape that
+# `schemas.Job` describes (tests/test_openapi.py checks that against a real daemon).
+@router.get(
+    "/jobs",
+    response_model=schemas.JobPage,
+    response_class=JSONResponse,
+    responses=errors(404, 409, 422),
+)
 async def list_jobs(
     status: JobStatus | None = None,
     module_id: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
     before: str | None = Query(None, description="id of the last job of the previous page"),
     engine: Engine = Depends(get_engine),
-) -> dict[str, Any]:
-    cursor = None
-    if before:
-        anchor = await engine.jobs.get(before)
-        row = await engine.store.read(lambda c: job_sql.get(c, anchor["id"]))
-        cursor = (row["created_at"], row["id"]) if row is not None else None
-    rows = await engine.store.read(
-        lambda c: job_sql.page(
-            c,
-            status=status.value if status else None,
-            module_id=module_id,
-            before=cursor,
-            limit=limit,
-        )
+) -> JSONResponse:
+    jobs = await engine.jobs.page(
+        status=status.value if status else None, module_id=module_id, before=before, limit=limit
     )
-    jobs = [job_to_api(row) for row in rows]
-    next_cursor = jobs[-1]["id"] if len(jobs) == limit else None
-    return {"jobs": jobs, "next_cursor": next_cursor}
+    next_cursor = jobs[-1].id if len(jobs) == limit else None
+    return JSONResponse({"jobs": [job.to_api() for job in jobs], "next_cursor": next_cursor})
 
 
-@router.post("/jobs")
+@router.post(
+    "/jobs", response_model=schemas.JobSubmitted, responses=errors(404, 409, 415, 422, 503)
+)
 async def start_job(request: JobRequest, engine: Engine = Depends(get_engine)) -> dict[str, Any]:
-    return await engine.jobs.submit(
+    job = await engine.jobs.submit(
         request.module_id,
         request.inputs,
         request.settings,
         request.max_duration,
         executor=request.executor,
     )
+    return {"id": job.id, "status": job.status.value}
 
 
-@router.get("/jobs/{job_id}")
+@router.get("/jobs/{job_id}", response_model=schemas.Job, responses=errors(404, 409, 422))
 async def get_job(job_id: str, engine: Engine = Depends(get_engine)) -> dict[str, Any]:
-    return await engine.jobs.get(job_id)
+    return (await engine.jobs.get(job_id)).to_api()
 
 
-@router.post("/jobs/{job_id}/stop")
-async def stop_job(job_id: str, engine: Engine = Depends(get_engine)) -> dict[str, Any]:
+@router.post(
+    "/jobs/{job_id}/stop", response_model=schemas.JobStopped, responses=errors(404, 409, 422)
+)
+async def stop_job(job_id: str, engine: Engine = Depends(get_engine)) -> dict[str, str]:
     return await engine.jobs.stop(job_id)

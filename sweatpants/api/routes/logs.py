@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, WebSocket
@@ -15,22 +14,10 @@ from sweatpants.api.schemas import LogPage
 from sweatpants.api.streams import listen_for_close, refuse, wait_or_disconnect
 from sweatpants.engine import Engine
 from sweatpants.errors import SweatpantsError
-from sweatpants.jobs.models import JobStatus, iso
-from sweatpants.store import jobs as job_sql
-from sweatpants.store import logs as log_sql
 
 router = APIRouter()
 
 STREAM_BATCH = 500
-
-
-def _entry(row: Any) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "timestamp": iso(row["ts"]),
-        "level": row["level"],
-        "message": row["message"],
-    }
 
 
 @router.get("/jobs/{job_id}/logs", response_model=LogPage, responses=errors(404, 409, 422))
@@ -43,11 +30,11 @@ async def get_logs(
 ) -> dict[str, Any]:
     full = await engine.jobs.resolve(job_id)
     wanted = level.upper() if level else None
+    reads = engine.jobs.reads
     if after is None:
-        rows = await engine.store.read(lambda c: log_sql.tail(c, full, limit, wanted))
+        logs = await reads.log_tail(full, limit, wanted)
     else:
-        rows = await engine.store.read(lambda c: log_sql.after(c, full, after, limit, wanted))
-    logs = [_entry(row) for row in rows]
+        logs = await reads.logs_after(full, after, limit, wanted)
     return {"logs": logs, "next_cursor": logs[-1]["id"] if logs else after}
 
 
@@ -62,38 +49,35 @@ async def stream_logs(websocket: WebSocket, job_id: str, after: int = 0) -> None
     await websocket.accept()
     listener = listen_for_close(websocket)
     try:
-        await _pump(websocket, engine, full, after, listener)
+        await _send_logs(websocket, engine, full, after, listener)
     except (WebSocketDisconnect, RuntimeError):
         return  # the client went away
     finally:
         listener.cancel()
 
 
-async def _pump(
+async def _send_logs(
     websocket: WebSocket, engine: Engine, job_id: str, cursor: int, listener: asyncio.Task[object]
 ) -> None:
+    """Entries after `cursor` as they are committed, then `end` once the job has ended."""
+    reads = engine.jobs.reads
     ping = engine.settings.ws_ping_seconds
     loop = asyncio.get_running_loop()
     next_ping = loop.time() + ping
     while True:
         woken = engine.commits.waiter(job_id)
-        rows = await engine.store.read(
-            partial(log_sql.after, job_id=job_id, after_id=cursor, limit=STREAM_BATCH)
-        )
-        if rows:
-            for row in rows:
-                await websocket.send_json({"type": "log", **_entry(row)})
-            cursor = rows[-1]["id"]
+        entries = await reads.logs_after(job_id, cursor, STREAM_BATCH)
+        if entries:
+            for entry in entries:
+                await websocket.send_json({"type": "log", **entry})
+            cursor = entries[-1]["id"]
             continue
-        job = await engine.store.read(lambda c: job_sql.get(c, job_id))
-        if job is None or JobStatus(job["status"]).is_final:
-            late = await engine.store.read(
-                partial(log_sql.after, job_id=job_id, after_id=cursor, limit=1)
-            )
-            if late:
+        state = await reads.state(job_id)
+        if state is None or state[0].is_final:
+            if await reads.logs_after(job_id, cursor, 1):
                 continue  # entries committed between the two reads: send them first
-            end = {"type": "end", "status": job["status"] if job else "unknown"}
-            end["error"] = job["error"] if job else None
+            end: dict[str, Any] = {"type": "end", "status": state[0].value if state else "unknown"}
+            end["error"] = state[1] if state else None
             await websocket.send_json(end)
             await websocket.close()
             return

@@ -128,7 +128,7 @@ def status_command(ctx: Context) -> int:
         rows.append(
             [
                 short_id(str(job.get("id", ""))),
-                str(job.get("module_id") or job.get("module") or ""),
+                str(job.get("module_id", "")),
                 job_status,
                 local_time(job.get("started_at"), seconds=False),
                 job_runtime(job),

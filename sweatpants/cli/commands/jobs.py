@@ -242,7 +242,7 @@ def jobs_command(ctx: Context) -> int:
         rows.append(
             [
                 short_id(str(job.get("id", ""))),
-                str(job.get("module_id") or job.get("module") or ""),
+                str(job.get("module_id", "")),
                 status,
                 local_time(job.get("created_at"), seconds=False),
                 job_runtime(job),

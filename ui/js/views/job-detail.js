@@ -15,7 +15,7 @@ export default async function jobDetail(ctx) {
   const { root, scope, events, params } = ctx;
   let job = await api.get(`/jobs/${encodeURIComponent(params.id)}`, null, scope.signal);
   const id = job.id;
-  const moduleId = job.module_id || job.module;
+  const moduleId = job.module_id;
   ctx.setTitle(`${moduleId} ${shortId(id)}`);
 
   // ----- header -----

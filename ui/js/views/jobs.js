@@ -46,7 +46,7 @@ export default async function jobs(ctx) {
 
   function matches(job) {
     if (status !== "all" && job.status !== status) return false;
-    if (moduleId && (job.module_id || job.module) !== moduleId) return false;
+    if (moduleId && job.module_id !== moduleId) return false;
     return true;
   }
 
@@ -140,7 +140,7 @@ function jobRow(job) {
     : null;
   return h("tr", { class: "clickable", dataset: { job: job.id, status: job.status }, onclick: go },
     h("td", null,
-      h("a", { class: "cell-main nowrap", href: `#/jobs/${job.id}`, onclick: (e) => e.stopPropagation() }, job.module_id || job.module),
+      h("a", { class: "cell-main nowrap", href: `#/jobs/${job.id}`, onclick: (e) => e.stopPropagation() }, job.module_id),
       h("div", { class: "cell-sub mono" }, shortId(job.id))),
     h("td", null, badge(job.status)),
     h("td", { class: "nowrap" },

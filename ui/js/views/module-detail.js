@@ -77,7 +77,7 @@ export default async function moduleDetail(ctx) {
       h("div", { class: "meta" }, liveDuration(job), h("span", null, plural(job.result_count ?? 0, "result"))))));
   };
   const refresh = scope.throttle(() => loadJobs().catch(() => {}), 1000);
-  scope.on(ctx.events, "job", (e) => { if ((e.detail.module_id || e.detail.module) === id) refresh(); });
+  scope.on(ctx.events, "job", (e) => { if (e.detail.module_id === id) refresh(); });
   await loadJobs();
 }
 

@@ -145,7 +145,7 @@ function stat(label, value, foot, iconName) {
 
 function activeItem(job) {
   return h("li", { class: "job-item", dataset: { job: job.id } },
-    h("div", { class: "title" }, h("a", { href: `#/jobs/${job.id}` }, job.module_id || job.module), badge(job.status)),
+    h("div", { class: "title" }, h("a", { href: `#/jobs/${job.id}` }, job.module_id), badge(job.status)),
     h("div", { class: "side" },
       h("span", { class: "muted nowrap", title: "Duration" }, liveDuration(job)),
       isActive(job.status) ? h("button", { class: "btn btn-sm btn-danger", type: "button", onclick: () => stopJob(job.id), "aria-label": `Stop job ${shortId(job.id)}` }, ico("stop"), "Stop") : null),
@@ -158,7 +158,7 @@ function recentItem(job) {
   const d = liveDuration(job);
   setDurationJob(d, job);
   return h("li", { class: "job-item", dataset: { job: job.id } },
-    h("div", { class: "title" }, h("a", { href: `#/jobs/${job.id}` }, job.module_id || job.module), badge(job.status)),
+    h("div", { class: "title" }, h("a", { href: `#/jobs/${job.id}` }, job.module_id), badge(job.status)),
     h("div", { class: "side muted" }, h("span", { title: job.completed_at || "" }, timeShort(job.completed_at || job.created_at))),
     h("div", { class: "meta" }, h("span", { class: "mono" }, shortId(job.id)), h("span", null, d), h("span", null, plural(job.result_count ?? 0, "result")),
       job.status === "failed" && job.error ? h("span", { style: { color: "var(--bad)" } }, truncate(job.error, 80)) : null));
