@@ -377,22 +377,27 @@ def test_tray_app(xdisplay: XDisplay, tmp_path: Path, backend: str) -> None:
     app = App(xd, data_dir, free_port(), tmp_path / "app.log", backend)
     started = time.monotonic()
     app.start()
-    try:
-        scenario(app, xd, screens, started)
-    except BaseException:
-        print("---- app log ----\n" + app.log()[-8000:])
-        print("---- X windows (xwininfo -root -tree) ----\n" + xd.describe())
+    # Closed however the scenario ends: a failed run must not leave its socket for the
+    # garbage collector to find during a later test (an unraisable ResourceWarning there).
+    with httpx.Client(
+        base_url=app.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+    ) as client:
         try:
-            print(f"screen at the failure: {xd.screenshot(screens / '99-failure.png')}")
-        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
-            print(f"no screenshot at the failure: {exc}")
-        print(f"screenshots: {screens}")
-        raise
-    finally:
-        app.stop()
+            scenario(app, client, xd, screens, started)
+        except BaseException:
+            print("---- app log ----\n" + app.log()[-8000:])
+            print("---- X windows (xwininfo -root -tree) ----\n" + xd.describe())
+            try:
+                print(f"screen at the failure: {xd.screenshot(screens / '99-failure.png')}")
+            except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+                print(f"no screenshot at the failure: {exc}")
+            print(f"screenshots: {screens}")
+            raise
+        finally:
+            app.stop()
 
 
-def scenario(app: App, xd: XDisplay, screens: Path, started: float) -> None:
+def scenario(app: App, client: httpx.Client, xd: XDisplay, screens: Path, started: float) -> None:
     def check_alive() -> None:
         assert app.running(), f"the app exited with {app.process and app.process.returncode}"
         app.tree()
@@ -410,9 +415,6 @@ def scenario(app: App, xd: XDisplay, screens: Path, started: float) -> None:
     idle = "Sweatpants: Idle (0 running)"
     wait_for("the idle title", lambda: tray_title(xd, app) == idle, timeout=30)
     assert icon_state(xd, screens, "02-idle") is TrayState.IDLE
-    client = httpx.Client(
-        base_url=app.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
-    )
     assert httpx.get(app.url + "/status", timeout=10).status_code == 401
     assert client.get("/status").json()["engine"] == "sweatpants"
     memory = app.memory()
@@ -527,7 +529,6 @@ def scenario(app: App, xd: XDisplay, screens: Path, started: float) -> None:
         raise AssertionError(f"processes of the app still running: {left()}") from None
     print(f"quit to whole process tree gone: {time.monotonic() - quit_clicked:.2f} s")
     assert "desktop: engine stopped" in app.log()
-    client.close()
 
     # 8. The job that was running resumes on the next start, from its checkpoint.
     daemon = RunningDaemon(app.data_dir, token=TOKEN).start()
