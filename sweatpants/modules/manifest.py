@@ -259,6 +259,14 @@ class Manifest:
         """Like `coerce_inputs`, for the declared settings (`field="settings.<id>"`)."""
         return _coerce_values(self.settings, values, "settings")
 
+    def secret_input_ids(self) -> frozenset[str]:
+        """The ids of the inputs declared secret."""
+        return frozenset(f.id for f in self.inputs if f.secret)
+
+    def secret_setting_ids(self) -> frozenset[str]:
+        """The ids of the settings declared secret."""
+        return frozenset(f.id for f in self.settings if f.secret)
+
     def mask_inputs(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """`values` with those of secret inputs replaced by `********`, for display."""
         return _mask(self.inputs, values)
