@@ -3,8 +3,8 @@ import { api, wsUrl } from "../api.js";
 import { h, ico, button, notice } from "../dom.js";
 import { isActive, jobDurationMs, num, shortId, timeFull, timeShort } from "../format.js";
 import { badge, progressBar, tickDurations, updateProgress, liveDuration } from "../components/status.js";
-import { stopJob } from "../components/jobactions.js";
-import { setPrefill } from "../components/prefill.js";
+import { rerunJob, stopJob } from "../components/jobactions.js";
+import { prefillFromJob, setPrefill } from "../components/prefill.js";
 import { LogView } from "../components/logview.js";
 import { ResultsView } from "../components/results.js";
 import { ReconnectingSocket } from "../socket.js";
@@ -13,7 +13,12 @@ const LOG_PAGE = 10_000;
 
 export default async function jobDetail(ctx) {
   const { root, scope, events, params } = ctx;
-  let job = await api.get(`/jobs/${encodeURIComponent(params.id)}`, null, scope.signal);
+  // A state change can come over the event stream while the first fetch is on its way, before
+  // the view listens for it (below): note it, and fetch once more when the view is built.
+  let job = null;
+  let changedMeanwhile = false;
+  scope.on(events, "job", (e) => { if (!job && String(e.detail.id).startsWith(params.id)) changedMeanwhile = true; });
+  job = await api.get(`/jobs/${encodeURIComponent(params.id)}`, null, scope.signal);
   const id = job.id;
   const moduleId = job.module_id;
   ctx.setTitle(`${moduleId} ${shortId(id)}`);
@@ -22,9 +27,14 @@ export default async function jobDetail(ctx) {
   const titleBadge = h("span");
   const stopBtn = button("Stop", { kind: "danger", icon: "stop", attrs: { id: "job-stop" } });
   stopBtn.addEventListener("click", () => stopJob(id, stopBtn));
-  const againBtn = button("Run again", { icon: "play" });
-  againBtn.addEventListener("click", () => {
-    setPrefill(moduleId, { inputs: job.inputs || {}, settings: job.settings || {}, max_duration: job.max_duration || "" });
+  const againBtn = button("Run again", { icon: "play", attrs: { id: "job-rerun" } });
+  againBtn.addEventListener("click", async () => {
+    const started = await rerunJob(id, againBtn);
+    if (started) ctx.navigate(`#/jobs/${started}`);
+  });
+  const editBtn = button("Edit and run", { attrs: { id: "job-edit-run", title: "The run form with this job's values; secrets are left empty" } });
+  editBtn.addEventListener("click", () => {
+    setPrefill(moduleId, prefillFromJob(job));
     ctx.navigate(`#/run/${encodeURIComponent(moduleId)}`);
   });
   const progressHost = h("div");
@@ -81,7 +91,7 @@ export default async function jobDetail(ctx) {
             h("h1", null, h("a", { href: `#/modules/${encodeURIComponent(moduleId)}`, style: { color: "inherit" } }, moduleId)),
             titleBadge),
           h("p", { class: "sub mono", style: { fontSize: "12.5px" } }, id)),
-        h("div", { class: "page-actions" }, againBtn, stopBtn))),
+        h("div", { class: "page-actions" }, editBtn, againBtn, stopBtn))),
     errorHost,
     h("section", { class: "card", "aria-label": "Job facts" }, h("div", { class: "card-body stack", style: { gap: "16px" } }, progressHost, meta)),
     h("section", { class: "card", "aria-label": "Job output" }, tabList, panels),
@@ -220,6 +230,7 @@ export default async function jobDetail(ctx) {
   scope.interval(() => tickDurations(root), 1000);
 
   renderJob();
+  if (changedMeanwhile) reload().catch(() => {});
 }
 
 function when(iso) {
