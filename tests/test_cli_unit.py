@@ -13,7 +13,7 @@ import pytest
 from sweatpants.cli.client import error_from_body
 from sweatpants.cli.commands.jobs import key_value
 from sweatpants.cli.errors import EXIT_USAGE, CliError
-from sweatpants.cli.formatting import human_duration, job_runtime, local_time, progress_text
+from sweatpants.cli.formatting import elapsed_text, job_runtime, local_time, progress_text
 from sweatpants.cli.main import build_parser, main, split_app_arguments
 from sweatpants.cli.output import Output, wants_colour
 from sweatpants.cli.target import normalize_url, resolve_target
@@ -110,8 +110,8 @@ def test_bad_input_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
         (273600, "3d 4h"),
     ],
 )
-def test_human_duration(seconds: float, text: str) -> None:
-    assert human_duration(seconds) == text
+def test_elapsed_text(seconds: float, text: str) -> None:
+    assert elapsed_text(seconds) == text
 
 
 def test_progress_and_runtime() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sweatpants.jobs.models import human_duration as whole_duration
+from sweatpants.jobs.models import human_duration
 
 SHORT_ID = 8
 
@@ -14,11 +14,11 @@ def short_id(job_id: str) -> str:
     return job_id[:SHORT_ID]
 
 
-def human_duration(seconds: float) -> str:
+def elapsed_text(seconds: float) -> str:
     """`0.8s`, `45s`, `3m 20s`, `2h 15m`, `3d 4h` (two units at most, like `uptime`)."""
     if 0 < seconds < 10 and seconds != int(seconds):
         return f"{seconds:.1f}s"
-    return whole_duration(max(0, seconds))
+    return human_duration(max(0, seconds))
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -46,7 +46,7 @@ def job_runtime(job: dict[str, Any], now: datetime | None = None) -> str:
     if started is None:
         return ""
     ended = parse_time(job.get("completed_at")) or now or datetime.now(UTC)
-    return human_duration((ended - started).total_seconds())
+    return elapsed_text((ended - started).total_seconds())
 
 
 def progress_text(progress: Any) -> str:
