@@ -20,6 +20,7 @@ from sweatpants.jobs.local import LocalExecutor
 from sweatpants.jobs.manager import JobManager
 from sweatpants.modules.example import ensure_example_installed
 from sweatpants.modules.registry import ModuleRegistry
+from sweatpants.secrets import SecretBox
 from sweatpants.store import Store
 from sweatpants.store.space import MB
 from sweatpants.store.space import is_disk_full as is_disk_full  # for the API's error handler
@@ -66,8 +67,16 @@ class Engine:
         self.modules = ModuleRegistry(settings)
         self.events = EventBus()
         self.executors = make_executors(settings)
+        # Seals secret values before they are stored (key: secret.key in the data dir).
+        self.secrets = SecretBox.open(settings.data_dir)
         self.jobs = JobManager(
-            settings, self.store, self.modules, self.events, self.executors, job_services(settings)
+            settings,
+            self.store,
+            self.modules,
+            self.events,
+            self.executors,
+            job_services(settings),
+            secrets=self.secrets,
         )
         self.started_at = time.time()
         # Extra sections of /status (e.g. "proxy", "browser"), each a cheap callable.

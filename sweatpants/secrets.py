@@ -12,6 +12,13 @@ A field declared secret (`"type": "secret"`/`"password"` or `"secret": true`, se
 
 Values that were stored before sealing existed (plain values) pass through `unseal` as
 they are, so old databases keep working.
+
+What a job prints is redacted by the daemon as it stores it (`Redactor`): each of the job's
+secret values of 4 or more characters is replaced by `********` in its log lines, its error
+and its traceback.
+
+`cryptography` is imported only when a box is opened: the CLI imports `mask` through
+`jobs/models.py` and has no use for it.
 """
 
 from __future__ import annotations
@@ -19,20 +26,36 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.fernet import Fernet, InvalidToken
-
-from sweatpants.errors import ConfigError
+from sweatpants.errors import ConfigError, InvalidInput
 from sweatpants.modules.manifest import SECRET_MASK
 
-__all__ = ["KEY_FILE_NAME", "SEALED_KEY", "SECRET_MASK", "SecretBox", "is_sealed", "mask"]
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
+
+    from sweatpants.jobs.models import Job
+    from sweatpants.modules.manifest import Manifest
+
+__all__ = [
+    "KEY_FILE_NAME",
+    "MIN_REDACTED_LENGTH",
+    "SEALED_KEY",
+    "SECRET_MASK",
+    "Redactor",
+    "SecretBox",
+    "is_sealed",
+    "mask",
+]
 
 KEY_FILE_NAME = "secret.key"
 SEALED_KEY = "$sealed"
+MIN_REDACTED_LENGTH = 4  # shorter values would blank out ordinary words and numbers
+REGEX_FROM = 8  # with this many secret texts or more, one regex beats a loop of `in` tests
 
 
 def is_sealed(value: Any) -> bool:
@@ -58,7 +81,9 @@ class SecretBox:
     `secret.key` in the data dir, created on first use)."""
 
     def __init__(self, key: bytes, key_file: Path | None = None) -> None:
-        self._fernet = Fernet(key)
+        from cryptography.fernet import Fernet
+
+        self._fernet: Fernet = Fernet(key)
         self.key_file = key_file
 
     @classmethod
@@ -71,7 +96,7 @@ class SecretBox:
         key = _read_or_make_key(key_file)
         try:
             return cls(key, key_file)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError):  # Fernet's complaint about a malformed key
             raise ConfigError(
                 f"{key_file} does not hold a usable key (it must be 44 characters of "
                 "url-safe base64, as written by Sweatpants). If no job holds secrets you "
@@ -93,23 +118,71 @@ class SecretBox:
                 sealed[key] = value
         return sealed
 
-    def unseal(self, values: Mapping[str, Any]) -> dict[str, Any]:
+    def unseal(self, values: Mapping[str, Any], *, section: str | None = None) -> dict[str, Any]:
         """A copy with every {"$sealed": ...} replaced by the real value (others as they are).
 
-        `ConfigError` when a token was sealed with another key (the key file was replaced).
+        A token this key cannot open raises `ConfigError` (the key file was replaced), or
+        `InvalidInput` naming `<section>.<key>` when `section` is given (a request body).
         """
         opened: dict[str, Any] = {}
         for key, value in values.items():
             if is_sealed(value):
-                opened[key] = self._open_token(key, value[SEALED_KEY])
+                opened[key] = self._open_token(key, value[SEALED_KEY], section)
             else:
                 opened[key] = value
         return opened
 
-    def _open_token(self, key: str, token: str) -> Any:
+    def for_new_job(
+        self,
+        manifest: Manifest,
+        inputs: Mapping[str, Any] | None,
+        settings: Mapping[str, Any] | None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A new job's inputs and settings as stored: checked and coerced by the manifest,
+        the secret ones sealed. Values may come plain, or sealed by this daemon (a stored
+        job's or module's); `InvalidInput` for a sealed value this key cannot open."""
+        opened_inputs = self.unseal(inputs or {}, section="inputs")
+        opened_settings = self.unseal(settings or {}, section="settings")
+        return (
+            self.seal(manifest.coerce_inputs(opened_inputs), manifest.secret_input_ids()),
+            self.seal(manifest.coerce_settings(opened_settings), manifest.secret_setting_ids()),
+        )
+
+    def for_run(
+        self, manifest: Manifest, job: Job
+    ) -> tuple[dict[str, Any], dict[str, Any], Redactor | None]:
+        """What starts `job`: its inputs and settings unsealed, and the redactor of what it
+        prints (None when it has no secret long enough to redact). `ConfigError` when a
+        value was sealed with another key."""
+        inputs, secret_inputs = self.open_values(job.inputs, manifest.secret_input_ids())
+        settings, secret_settings = self.open_values(job.settings, manifest.secret_setting_ids())
+        return inputs, settings, Redactor.of([*secret_inputs, *secret_settings])
+
+    def open_values(
+        self, stored: Mapping[str, Any], declared: set[str] | frozenset[str]
+    ) -> tuple[dict[str, Any], list[Any]]:
+        """For starting a job: its stored values unsealed, and the real values that are
+        secret (sealed when stored, or declared secret now: rows from before sealing)."""
+        opened = self.unseal(stored)
+        secret = [
+            value
+            for key, value in opened.items()
+            if not _blank(value) and (key in declared or is_sealed(stored[key]))
+        ]
+        return opened, secret
+
+    def _open_token(self, key: str, token: str, section: str | None) -> Any:
+        from cryptography.fernet import InvalidToken
+
         try:
             text = self._fernet.decrypt(token.encode("ascii"))
         except (InvalidToken, UnicodeEncodeError):
+            if section is not None:
+                raise InvalidInput(
+                    f"{section}.{key}: a sealed value this daemon did not make; send the "
+                    "value itself",
+                    field=f"{section}.{key}",
+                ) from None
             where = f" ({self.key_file})" if self.key_file is not None else ""
             raise ConfigError(
                 f"the secret value of {key!r} cannot be decrypted with this data dir's key"
@@ -117,6 +190,56 @@ class SecretBox:
                 "given again"
             ) from None
         return json.loads(text.decode("utf-8"))
+
+
+class Redactor:
+    """Replaces a job's secret values in the text it prints by `********`.
+
+    Only texts of `MIN_REDACTED_LENGTH` characters or more are replaced, longest first (so a
+    secret that contains another is replaced whole). Numbers count by their decimal text;
+    in lists and objects, each string or number inside counts."""
+
+    __slots__ = ("_pattern", "_texts")
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        unique = {text for text in texts if len(text) >= MIN_REDACTED_LENGTH}
+        self._texts = tuple(sorted(unique, key=lambda text: (-len(text), text)))
+        self._pattern = (
+            re.compile("|".join(re.escape(text) for text in self._texts))
+            if len(self._texts) >= REGEX_FROM
+            else None
+        )
+
+    @classmethod
+    def of(cls, values: Iterable[Any]) -> Redactor | None:
+        """A redactor for these secret values, or None when none is long enough to redact
+        (then the job pays nothing for redaction)."""
+        texts: list[str] = []
+        for value in values:
+            _collect_texts(value, texts, depth=0)
+        made = cls(texts)
+        return made if made._texts else None
+
+    def __call__(self, text: str) -> str:
+        if self._pattern is not None:
+            return self._pattern.sub(SECRET_MASK, text)
+        for secret in self._texts:
+            if secret in text:
+                text = text.replace(secret, SECRET_MASK)
+        return text
+
+
+def _collect_texts(value: Any, into: list[str], depth: int) -> None:
+    if isinstance(value, str):
+        into.append(value)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        into.append(str(value))
+    elif depth < 20 and isinstance(value, Mapping):
+        for item in value.values():
+            _collect_texts(item, into, depth + 1)
+    elif depth < 20 and isinstance(value, list):
+        for item in value:
+            _collect_texts(item, into, depth + 1)
 
 
 def _read_or_make_key(key_file: Path) -> bytes:
@@ -133,6 +256,8 @@ def _read_or_make_key(key_file: Path) -> bytes:
         else:
             _tighten(key_file)
             return key
+        from cryptography.fernet import Fernet
+
         key = Fernet.generate_key()
         try:
             key_file.parent.mkdir(parents=True, exist_ok=True)

@@ -4,12 +4,15 @@ The scheduler keeps one `ActiveJob` per job being launched, running or winding d
 frame the runner sends (see `protocol.py`) is folded into it by `output_write`, which returns
 the one write operation that stores the frame: its log lines, results, checkpoint and
 progress, with the job's counters, in one savepoint of the writer's next transaction.
+Here, before anything is stored or streamed, a job that has secrets has them replaced by
+`********` in its log lines, its error and its traceback (`redact`; results stay as yielded).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +45,8 @@ class ActiveJob:
     escalation: asyncio.Task[None] | None = None
     requeue: bool = False  # its runner was lost; run it again from its checkpoint
     out_of_space: bool = False  # its output could not be stored: the disk is full
+    # Replaces the job's secret values in what it prints; None when it has none (no cost).
+    redact: Callable[[str], str] | None = None
 
     def output_write(self, frame: list[list[Any]]) -> WriteOp:
         """Take in one frame from the runner; return the write that stores it."""
@@ -49,13 +54,17 @@ class ActiveJob:
         results: list[result_sql.ResultRow] = []
         checkpoint: tuple[str, int] | None = None
         progress: tuple[float, float | None] | None = None
+        redact = self.redact
         for message in frame:
             kind = message[0]
             if kind == protocol.RESULT:
                 self.next_seq += 1
                 results.append((self.next_seq, message[1], message[2]))
             elif kind == protocol.LOG:
-                logs.append((message[1], str(message[2]).upper(), str(message[3])))
+                text = str(message[3])
+                if redact is not None:
+                    text = redact(text)
+                logs.append((message[1], str(message[2]).upper(), text))
             elif kind == protocol.CHECKPOINT:
                 checkpoint = (message[1], self.next_seq)
             elif kind == protocol.PROGRESS:
@@ -64,7 +73,10 @@ class ActiveJob:
                 self.done = True
             elif kind == protocol.ERROR:
                 self.error, self.traceback = message[1], message[2]
-                logs.append((time.time(), "ERROR", f"job failed: {message[1]}"))
+                if redact is not None:
+                    self.error = redact(str(self.error))
+                    self.traceback = None if self.traceback is None else redact(self.traceback)
+                logs.append((time.time(), "ERROR", f"job failed: {self.error}"))
         if progress is not None:
             self.progress = {"done": progress[0], "total": progress[1]}
         self.log_count += len(logs)

@@ -30,15 +30,17 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from sweatpants.config import Settings
-from sweatpants.errors import Conflict, InsufficientStorage, NotFound, Unavailable
+from sweatpants.errors import ConfigError, Conflict, InsufficientStorage, NotFound, Unavailable
 from sweatpants.events import EventBus
 from sweatpants.jobs import protocol
 from sweatpants.jobs.active import ActiveJob
 from sweatpants.jobs.executor import Exit, LaunchError, RunHandle
 from sweatpants.jobs.executors import Executors
+from sweatpants.jobs.masking import PlainSecrets
 from sweatpants.jobs.models import Job, JobStatus, human_duration, iso, parse_duration
 from sweatpants.jobs.queries import JobReads
 from sweatpants.jobs.space_watch import Endings, SpaceWatch, disk_full_error
+from sweatpants.secrets import SecretBox
 from sweatpants.store import Store
 from sweatpants.store import jobs as job_sql
 from sweatpants.store import logs as log_sql
@@ -68,8 +70,11 @@ class JobManager:
         events: EventBus,
         executors: Executors,
         services: dict[str, Any],
+        *,
+        secrets: SecretBox | None = None,
     ) -> None:
         self._settings = settings
+        self._secrets = secrets if secrets is not None else SecretBox.open(settings.data_dir)
         self._store = store
         self._modules = modules
         self._events = events
@@ -85,6 +90,7 @@ class JobManager:
         self._space = store.space
         self._space_watch = SpaceWatch(store.space, events, self._space_looked_at)
         self.reads = JobReads(store)
+        self._plain_secrets = PlainSecrets(modules)  # rows from before secrets were sealed
         self._endings = Endings(store, self.reads)
         self._interrupted: dict[str, str] = {}  # id → module: left `running`, not yet requeued
 
@@ -161,10 +167,14 @@ class JobManager:
         after = await self.get(before) if before else None
         jobs = await self.reads.page(status=status, module_id=module_id, after=after, limit=limit)
         if self._endings.waiting or self._interrupted:
-            return [self._shown(job) for job in jobs]
-        return jobs
+            jobs = [self._overlaid(job) for job in jobs]
+        return self._plain_secrets.masked(jobs)
 
     def _shown(self, job: Job) -> Job:
+        """The job for showing: secrets masked, what only memory knows applied."""
+        return self._plain_secrets.one(self._overlaid(job))
+
+    def _overlaid(self, job: Job) -> Job:
         """What the store says, with what only memory knows yet applied: an end that did not
         fit on the disk, or a requeue waiting for room (the job shows `pending`)."""
         job = self._endings.overlay(job)
@@ -219,8 +229,8 @@ class JobManager:
                 "install it with POST /modules/reload (sweatpants module reload)"
             )
         manifest = installed.manifest
-        clean_inputs = manifest.coerce_inputs(inputs or {})
-        clean_settings = manifest.coerce_settings(settings or {})
+        # Secrets are stored sealed: only the job's process sees them (sweatpants/secrets.py).
+        clean_inputs, clean_settings = self._secrets.for_new_job(manifest, inputs, settings)
         max_seconds = parse_duration(max_duration) if max_duration else None
         job_id = str(uuid.uuid4())
         row = {
@@ -333,14 +343,22 @@ class JobManager:
             active.error = exc.detail
             await self._finish(active, Exit(code=None))
             return
+        manifest = installed.manifest
+        try:
+            inputs, settings, active.redact = self._secrets.for_run(manifest, job)
+        except ConfigError as exc:
+            active.error = exc.detail
+            await self._system_log(active.id, "ERROR", f"could not start the job: {exc.detail}")
+            await self._finish(active, Exit(code=None))
+            return
         spec = protocol.JobSpec(
             job_id=active.id,
             module_id=job.module_id,
             module_dir=str(installed.path),
-            entrypoint=str(installed.manifest.entrypoint),
+            entrypoint=str(manifest.entrypoint),
             deps_path=str(installed.deps_path) if installed.deps_path else None,
-            inputs=job.inputs,
-            settings=job.settings,
+            inputs=inputs,
+            settings=settings,
             checkpoint=job.checkpoint,
             services=dict(self._services),
         )
@@ -580,4 +598,5 @@ class JobManager:
     def _publish(self, job: Job | None) -> None:
         """A `job` event with the job as the write that changed it returned (no read here)."""
         if job is not None:
-            self._events.publish({"type": "job", "job": self._endings.overlay(job).to_api()})
+            shown = self._plain_secrets.one(self._endings.overlay(job))
+            self._events.publish({"type": "job", "job": shown.to_api()})

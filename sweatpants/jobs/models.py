@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sweatpants.errors import InvalidInput
+from sweatpants.secrets import mask
 
 if TYPE_CHECKING:  # the CLI imports this file too, and has no use for the store
     from sweatpants.store.jobs import JobRecord
@@ -30,6 +31,7 @@ class JobStatus(StrEnum):
 FINAL_STATES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.STOPPED})
 _STATUS_OF = {status.value: status for status in JobStatus}  # a dict lookup: cheaper than a call
 
+_NONE: frozenset[str] = frozenset()  # `mask` by sealed values alone: they are the secret ones
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 
@@ -166,15 +168,16 @@ class Job:
 
     def to_api(self) -> dict[str, Any]:
         """The job as the API shows it. `module` repeats `module_id` for the earlier engine's
-        clients; ours read `module_id`."""
+        clients; ours read `module_id`. Secret values are stored sealed, and shown as
+        `********`."""
         progress = self.progress
         return {
             "id": self.id,
             "module_id": self.module_id,
             "module": self.module_id,
             "status": self.status.value,
-            "inputs": self.inputs,
-            "settings": self.settings,
+            "inputs": mask(self.inputs, _NONE),
+            "settings": mask(self.settings, _NONE),
             "max_duration": self.max_duration,
             "created_at": iso(self.created_at),
             "started_at": iso(self.started_at),

@@ -25,6 +25,13 @@ MANIFEST_NAME = "module.json"
 MAX_MANIFEST_BYTES = 1_000_000
 SECRET_MASK = "********"
 
+_KIND_NAMES = {
+    "text": "text",
+    "number": "a number",
+    "integer": "an integer",
+    "boolean": "true or false",
+    "json": "JSON",
+}
 _FIELD_KEYS = frozenset({"id", "type", "required", "default", "description"})
 _MANIFEST_KEYS = frozenset(
     {"id", "name", "version", "description", "entrypoint", "inputs", "settings", "capabilities"}
@@ -372,6 +379,12 @@ def _coerce_values(
             try:
                 result[declared.id] = declared.coerce(given)
             except ValueError as exc:
+                if declared.secret:  # the reason would repeat the value
+                    raise InvalidInput(
+                        f"{name}: expected {_KIND_NAMES.get(declared.kind, declared.kind)}; "
+                        "the value given is secret and not repeated here",
+                        field=name,
+                    ) from None
                 raise InvalidInput(f"{name}: {exc}", field=name) from None
         elif declared.default is not None:
             result[declared.id] = copy.deepcopy(declared.default)
