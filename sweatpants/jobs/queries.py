@@ -92,9 +92,17 @@ class JobReads:
         found = await self._store.read(lambda c: job_sql.state(c, job_id))
         return (JobStatus(found[0]), found[1]) if found is not None else None
 
-    async def log_tail(self, job_id: str, limit: int, level: str | None) -> list[dict[str, Any]]:
-        """The newest `limit` entries (of `level`, if given), oldest first."""
-        lines = await self._store.read(lambda c: log_sql.tail(c, job_id, limit, level))
+    async def log_tail(
+        self, job_id: str, limit: int, level: str | None, page: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The newest `limit` entries (of `level`, if given), oldest first; when `page` is
+        smaller than `limit`, only the first `page` of them (the rest follow by `after`)."""
+        if page is None or page >= limit:
+            lines = await self._store.read(lambda c: log_sql.tail(c, job_id, limit, level))
+        else:
+            lines = await self._store.read(
+                lambda c: log_sql.tail_page(c, job_id, limit, page, level)
+            )
         return [log_entry(line) for line in lines]
 
     async def logs_after(

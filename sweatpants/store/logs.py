@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 LogRow = tuple[float, str, str]  # what is written: (timestamp, level, message)
 LogLine = tuple[int, float, str, str]  # what is read: (id, timestamp, level, message)
+SQLITE_MAX_INT = 2**63 - 1  # the largest integer SQLite takes as a parameter
 
 
 def append(conn: sqlite3.Connection, job_id: str, rows: Sequence[LogRow]) -> None:
@@ -65,3 +66,26 @@ def tail(
         )
     lines.reverse()
     return lines
+
+
+def tail_page(
+    conn: sqlite3.Connection, job_id: str, limit: int, page: int, level: str | None = None
+) -> list[LogLine]:
+    """The first `page` of the newest `limit` entries, oldest first: the beginning of what
+    `tail` would return when that is more than one answer should hold; the rest follows by
+    `after` from the last id. Finds the window's first id (without `level`, by walking the
+    index alone), then reads a keyset page from it; lines committed in between only extend
+    the window at its far end."""
+    skip = min(limit, SQLITE_MAX_INT) - 1
+    if level:
+        row = conn.execute(
+            "SELECT id FROM logs WHERE job_id = ? AND level = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+            (job_id, level, skip),
+        ).fetchone()
+    else:
+        row = conn.execute(
+            "SELECT id FROM logs WHERE job_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+            (job_id, skip),
+        ).fetchone()
+    start = int(row[0]) - 1 if row is not None else 0  # fewer than `limit`: from the first
+    return after(conn, job_id, start, page, level)

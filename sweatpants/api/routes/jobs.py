@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sweatpants.api import schemas
 from sweatpants.api.deps import get_engine
 from sweatpants.api.openapi import errors
+from sweatpants.api.paging import MAX_JOBS, limit_query, page_size
 from sweatpants.engine import Engine
 from sweatpants.jobs.models import JobStatus
 
@@ -40,14 +41,15 @@ class JobRequest(BaseModel):
 async def list_jobs(
     status: JobStatus | None = None,
     module_id: str | None = None,
-    limit: int = Query(100, ge=1, le=1000),
+    limit: int = limit_query(100, MAX_JOBS, "jobs"),
     before: str | None = Query(None, description="id of the last job of the previous page"),
     engine: Engine = Depends(get_engine),
 ) -> JSONResponse:
+    size = page_size(limit, MAX_JOBS)
     jobs = await engine.jobs.page(
-        status=status.value if status else None, module_id=module_id, before=before, limit=limit
+        status=status.value if status else None, module_id=module_id, before=before, limit=size
     )
-    next_cursor = jobs[-1].id if len(jobs) == limit else None
+    next_cursor = jobs[-1].id if len(jobs) == size else None
     return JSONResponse({"jobs": [job.to_api() for job in jobs], "next_cursor": next_cursor})
 
 

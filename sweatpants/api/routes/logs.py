@@ -10,6 +10,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from sweatpants.api.deps import engine_of, get_engine
 from sweatpants.api.openapi import errors
+from sweatpants.api.paging import MAX_LOGS, limit_query, page_size
 from sweatpants.api.schemas import LogPage
 from sweatpants.api.streams import listen_for_close, refuse, wait_or_disconnect
 from sweatpants.engine import Engine
@@ -23,7 +24,7 @@ STREAM_BATCH = 500
 @router.get("/jobs/{job_id}/logs", response_model=LogPage, responses=errors(404, 409, 422))
 async def get_logs(
     job_id: str,
-    limit: int = Query(100, ge=1, le=10000),
+    limit: int = limit_query(100, MAX_LOGS, "entries"),
     after: int | None = Query(None, ge=0, description="return entries after this log id"),
     level: str | None = Query(None, max_length=20),
     engine: Engine = Depends(get_engine),
@@ -31,10 +32,11 @@ async def get_logs(
     full = await engine.jobs.resolve(job_id)
     wanted = level.upper() if level else None
     reads = engine.jobs.reads
-    if after is None:
-        logs = await reads.log_tail(full, limit, wanted)
+    size = page_size(limit, MAX_LOGS)
+    if after is None:  # the newest `limit` entries; past the cap, the first page of those
+        logs = await reads.log_tail(full, limit, wanted, page=size)
     else:
-        logs = await reads.logs_after(full, after, limit, wanted)
+        logs = await reads.logs_after(full, after, size, wanted)
     return {"logs": logs, "next_cursor": logs[-1]["id"] if logs else after}
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from sweatpants.api.deps import get_engine
 from sweatpants.api.openapi import errors
+from sweatpants.api.paging import MAX_RESULTS, limit_query, page_size
 from sweatpants.api.schemas import ResultPage
 from sweatpants.engine import Engine
 
@@ -24,13 +25,14 @@ class ExportFormat(StrEnum):
 @router.get("/jobs/{job_id}/results", response_model=ResultPage, responses=errors(404, 409, 422))
 async def get_results(
     job_id: str,
-    limit: int = Query(1000, ge=1, le=10000),
+    limit: int = limit_query(1000, MAX_RESULTS, "results"),
     after: int = Query(0, ge=0, description="return results with seq greater than this"),
     engine: Engine = Depends(get_engine),
 ) -> dict[str, Any]:
     full = await engine.jobs.resolve(job_id)
-    results, total = await engine.jobs.reads.results_after(full, after, limit)
-    next_cursor = results[-1]["seq"] if len(results) == limit else None
+    size = page_size(limit, MAX_RESULTS)
+    results, total = await engine.jobs.reads.results_after(full, after, size)
+    next_cursor = results[-1]["seq"] if len(results) == size else None
     return {"results": results, "total": total, "next_cursor": next_cursor}
 
 

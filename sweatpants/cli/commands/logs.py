@@ -7,10 +7,13 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from sweatpants.cli.client import DaemonClient
 from sweatpants.cli.context import Context
 from sweatpants.cli.follow import follow_logs
 from sweatpants.cli.formatting import local_time, short_id
 from sweatpants.cli.output import LEVEL_STYLES, Output
+
+MAX_PAGES = 10_000  # pages of one `logs` answer (each holds up to the daemon's cap)
 
 
 def positive_int(text: str) -> int:
@@ -51,6 +54,26 @@ def job_path(job_id: str) -> str:
     return f"/jobs/{quote(job_id, safe='')}"
 
 
+def fetch_logs(client: DaemonClient, job_id: str, limit: int, level: str | None) -> dict[str, Any]:
+    """The newest `limit` entries in time order, as one API-shaped answer. The daemon answers
+    a `limit` above its page cap with the first page of those entries; the rest follow by
+    `after` (with whatever was logged since, up to `limit` in all)."""
+    path = f"{job_path(job_id)}/logs"
+    answer = client.get(path, {"limit": limit, "level": level})
+    entries: list[dict[str, Any]] = list(answer.get("logs", []))
+    page = entries
+    for _ in range(MAX_PAGES):
+        if not page or len(entries) >= limit:
+            break
+        wanted = {"limit": limit - len(entries), "level": level, "after": entries[-1]["id"]}
+        answer = client.get(path, wanted)
+        page = answer.get("logs", [])
+        entries.extend(page)
+    entries = entries[:limit]
+    cursor = entries[-1]["id"] if entries else answer.get("next_cursor")
+    return {**answer, "logs": entries, "next_cursor": cursor}
+
+
 def log_printer(out: Output, as_json: bool) -> Callable[[dict[str, Any]], None]:
     """One log entry → one line: `2024-01-15 10:30:05 INFO     message`."""
 
@@ -70,10 +93,8 @@ def logs_command(ctx: Context) -> int:
     client = ctx.client()
     job = client.get(job_path(ctx.args.job_id))  # resolves a prefix, 404/409 said plainly
     job_id = str(job["id"])
-    page = client.get(
-        f"{job_path(job_id)}/logs", {"limit": ctx.args.limit, "level": ctx.args.level}
-    )
-    entries = page.get("logs", [])
+    page = fetch_logs(client, job_id, ctx.args.limit, ctx.args.level)
+    entries = page["logs"]
     if ctx.json and not ctx.args.follow:
         ctx.out.json(page)
         return 0
