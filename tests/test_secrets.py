@@ -446,3 +446,67 @@ def test_jobs_stored_before_sealing_still_run_with_their_plain_values(
     messages = [e["message"] for e in daemon.logs(first)]
     assert f"token sha256 {sha(values.token)}" in messages
     assert f"the token is {SECRET_MASK}!" in messages
+
+
+@pytest.mark.live
+@pytest.mark.browser
+def test_the_run_form_takes_secrets_in_password_fields_never_filled_back_in(
+    daemon: RunningDaemon,
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.support.browser import ConsoleWatch, launch_chromium
+
+    values = Secrets()
+    write_vault(daemon)
+    answers: list[tuple[str, str]] = []  # (url, body) of every fetch the page made
+
+    def keep(response: Any) -> None:
+        if response.request.resource_type == "fetch":
+            answers.append((response.url, response.body().decode(errors="replace")))
+
+    with launch_chromium() as browser:
+        context = browser.new_context()
+        context.set_default_timeout(20_000)
+        page = context.new_page()
+        watch = ConsoleWatch().attach(page)
+        page.on("response", keep)
+        page.goto(f"{daemon.url}/#/run/vault")
+        form = page.locator("#run-form")
+        token = form.locator('[data-field="inputs.token"] input')
+        pin = form.locator('[data-field="inputs.pin"] input')
+        api_key = form.locator('[data-field="settings.api_key"] input')
+        for field in (token, pin, api_key):
+            expect(field).to_have_attribute("type", "password")
+            expect(field).to_have_value("")
+        token.fill(values.token)
+        pin.fill(str(values.pin))
+        api_key.fill(values.api_key)
+        preview = page.get_by_label("Equivalent API request").inner_text()
+        assert '"token": "********"' in preview and '"api_key": "********"' in preview
+        assert_no_secret("the API preview", preview, values)
+        page.get_by_role("button", name="Start job").click()
+        page.wait_for_url("**/#/jobs/*")
+        job_id = page.url.rsplit("/", 1)[1]
+        assert daemon.wait_job(job_id)["status"] == "completed"
+        assert hashes_logged(daemon, job_id) == [
+            f"token sha256 {sha(values.token)}",
+            f"pin sha256 {sha(values.pin)}",
+            f"api_key sha256 {sha(values.api_key)}",
+        ]
+        expect(page.locator("body")).to_contain_text(SECRET_MASK)
+        assert_no_secret("the job page", page.content(), values)
+        # Even a prefill that holds the values does not fill a secret field.
+        prefill = {"inputs": {"token": values.token, "name": "again"}, "settings": {}}
+        page.evaluate(
+            "v => sessionStorage.setItem('sweatpants.prefill', JSON.stringify(v))",
+            {"moduleId": "vault", "values": prefill},
+        )
+        page.goto(f"{daemon.url}/#/run/vault")
+        expect(form.locator('[data-field="inputs.name"] input')).to_have_value("again")
+        expect(token).to_have_value("")
+        assert watch.unexpected() == []
+        context.close()
+    assert answers, "the page made no requests"
+    for url, body in answers:
+        assert_no_secret(f"the answer of {url}", body, values)

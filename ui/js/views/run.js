@@ -1,9 +1,19 @@
 // Run a job: a form generated from the module's inputs and settings, plus max_duration.
+// A secret field (type secret/password, or "secret": true) is a password input that starts
+// empty whatever the module's default or a prefill says, and the API preview masks it.
 import { api } from "../api.js";
 import { h, card, ico, button, notice } from "../dom.js";
 import { clearErrors, setFieldError, showError } from "../components/fields.js";
 import { takePrefill } from "../components/prefill.js";
 import { toast } from "../components/toast.js";
+
+const MASK = "********";
+
+/** Declared secret, as the daemon decides it (modules/manifest.py, Field.secret). */
+function isSecret(spec) {
+  const type = String(spec.type || "").trim().toLowerCase();
+  return type === "secret" || type === "password" || spec.secret === true;
+}
 
 export default async function run(ctx) {
   const { root, scope, params } = ctx;
@@ -106,7 +116,7 @@ function previewText(mod, id, inputs, settings, form) {
     const values = {};
     for (const f of fields) {
       const res = f.read();
-      if (res.present) values[f.spec.id] = res.value;
+      if (res.present) values[f.spec.id] = f.secret ? MASK : res.value;
     }
     if (Object.keys(values).length) body[group] = values;
   }
@@ -123,10 +133,19 @@ function makeField(group, spec, prefill) {
   const has = prefill && Object.prototype.hasOwnProperty.call(prefill, spec.id);
   const initial = has ? prefill[spec.id] : spec.default;
   const described = spec.description ? helpId : null;
+  const secret = isSecret(spec) && type !== "boolean";
   let control;
   let read;
 
-  if (type === "boolean") {
+  if (secret) {
+    // Never filled in: not from the default, not from a job (whose secrets come back masked).
+    control = h("input", { class: "input", id, name: path, type: "password", autocomplete: "new-password", spellcheck: "false",
+      value: "", placeholder: "secret: sent once, then shown as ********", "aria-describedby": described });
+    read = () => {
+      const raw = control.value;
+      return raw === "" ? { present: false } : { present: true, value: raw };
+    };
+  } else if (type === "boolean") {
     control = h("input", { type: "checkbox", id, name: path, checked: initial === true || initial === "true", "aria-describedby": described });
     read = () => ({ present: true, value: control.checked });
   } else if (type === "json") {
@@ -171,5 +190,5 @@ function makeField(group, spec, prefill) {
     ? h("div", { class: "field", dataset: { field: path } },
         h("label", { class: "check", for: id }, control, h("span", { class: "field-label" }, labelRow)), help)
     : h("div", { class: "field", dataset: { field: path } }, h("label", { class: "field-label", for: id }, labelRow), control, help);
-  return { spec, el, read };
+  return { spec, el, read, secret };
 }
