@@ -18,8 +18,11 @@ from sweatpants.jobs.executor import Executor
 from sweatpants.jobs.executors import Executors
 from sweatpants.jobs.local import LocalExecutor
 from sweatpants.jobs.manager import JobManager
+from sweatpants.jobs.models import Job
+from sweatpants.jobs.rerun import rerun
 from sweatpants.modules.example import ensure_example_installed
 from sweatpants.modules.registry import ModuleRegistry
+from sweatpants.modules.stored_settings import StoredSettings
 from sweatpants.secrets import SecretBox
 from sweatpants.store import Store
 from sweatpants.store.space import MB
@@ -69,6 +72,8 @@ class Engine:
         self.executors = make_executors(settings)
         # Seals secret values before they are stored (key: secret.key in the data dir).
         self.secrets = SecretBox.open(settings.data_dir)
+        # Settings stored once per module (GET/PUT /modules/{id}/settings), under each job's.
+        self.module_settings = StoredSettings(self.store, self.modules, self.secrets)
         self.jobs = JobManager(
             settings,
             self.store,
@@ -77,6 +82,7 @@ class Engine:
             self.executors,
             job_services(settings),
             secrets=self.secrets,
+            stored_settings=self.module_settings,
         )
         self.started_at = time.time()
         # Extra sections of /status (e.g. "proxy", "browser"), each a cheap callable.
@@ -96,6 +102,10 @@ class Engine:
             return {"address": self.settings.ray_address or "auto", "connected": False}
         result: dict[str, Any] = status()
         return result
+
+    async def rerun(self, job_id: str, overrides: dict[str, Any] | None = None) -> Job:
+        """A new job copied from `job_id` inside the daemon, secrets included (see rerun.py)."""
+        return await rerun(self.jobs, self.modules, self.secrets, job_id, overrides)
 
     async def start(self) -> None:
         self.started_at = time.time()

@@ -551,3 +551,119 @@ def test_proxy_tester_sends_through_tinyproxy(
     finally:
         site.stop()
         proxy.stop()
+
+
+KEYED = """
+import hashlib
+from sweatpants import Module
+
+
+def digest(value):
+    return hashlib.sha256(value.encode()).hexdigest() if value else "none"
+
+
+class Keyed(Module):
+    async def run(self, inputs, settings):
+        await self.log(f"delay {settings.get('delay')} verbose {settings.get('verbose')}")
+        await self.log("token sha256 " + digest(settings.get("token")))
+        await self.log("key sha256 " + digest(inputs.get("key")))
+        yield {"ok": True}
+"""
+KEYED_SETTINGS: list[dict[str, Any]] = [
+    {"id": "delay", "type": "integer", "default": 1, "description": "Seconds between pages."},
+    {"id": "verbose", "type": "boolean"},
+    {"id": "token", "type": "secret", "required": True, "description": "The API token."},
+]
+DASH_TOKEN = "tok-dash-77c1e0-stored"
+DASH_KEY = "key-dash-a41f9b-input"
+
+
+def test_module_settings_tab_and_run_again_keep_secrets_in_the_daemon(
+    daemon: RunningDaemon, open_page: OpenPage, tmp_path: Path
+) -> None:
+    import hashlib
+
+    inputs = [{"id": "key", "type": "secret"}]
+    folder = write_module(tmp_path / "src", "keyed", KEYED, inputs=inputs, settings=KEYED_SETTINGS)
+    install(daemon, folder)
+    client = daemon.client()
+    page, watch = open_page(daemon, "#/modules/keyed")
+    watch.allowed.append("status of 422")  # Chromium logs each 4xx answer it receives
+    answers: list[tuple[str, str]] = []  # (url, body) of every fetch the page made
+
+    def keep(response: Any) -> None:
+        if response.request.resource_type == "fetch":  # read now: gone once the page moves
+            answers.append((response.url, response.body().decode(errors="replace")))
+
+    page.on("response", keep)
+
+    # The Settings section: one field per declared setting; the secret is a password box.
+    form = page.locator("#module-settings-form")
+    token = form.locator('[data-field="settings.token"] input')
+    delay = form.locator('[data-field="settings.delay"] input')
+    expect(token).to_have_attribute("type", "password")
+    expect(token).to_have_attribute("placeholder", "not set")
+    expect(delay).to_have_attribute("placeholder", "default: 1")
+    delay.fill("3")
+    form.locator('[data-field="settings.verbose"] select').select_option("true")
+    token.fill(DASH_TOKEN)
+    page.get_by_role("button", name="Save settings").click()
+    expect(token).to_have_attribute("placeholder", "stored")
+    expect(token).to_have_value("")
+    saved = {"delay": 3, "token": "********", "verbose": True}
+    assert client.get("/modules/keyed/settings").json()["settings"] == saved
+    screenshot(page, "module-settings")
+
+    # A wrong value: the daemon's error beside its field, and nothing stored changes.
+    delay.fill("soon")
+    page.get_by_role("button", name="Save settings").click()
+    error = form.locator('[data-field="settings.delay"] .field-error')
+    expect(error).to_contain_text("Expected an integer, got 'soon'")
+    assert client.get("/modules/keyed/settings").json()["settings"] == saved
+
+    # Opened again, the secret is never filled back in; saving without typing keeps it.
+    page.reload()
+    expect(token).to_have_attribute("placeholder", "stored")
+    expect(token).to_have_value("")
+    expect(delay).to_have_value("3")
+    delay.fill("4")
+    page.get_by_role("button", name="Save settings").click()
+    expect(form.locator('[data-field="settings.delay"]')).to_have_attribute("data-stored", "yes")
+    wait_for(
+        lambda: client.get("/modules/keyed/settings").json()["settings"]["delay"] == 4,
+        10,
+        what="delay 4 stored",
+    )
+    assert client.get("/modules/keyed/settings").json()["settings"]["token"] == "********"
+
+    # A job started elsewhere with a secret input; "Run again" on its page copies both
+    # secrets inside the daemon.
+    first = daemon.start_job("keyed", inputs={"key": DASH_KEY})
+    daemon.wait_job(first)
+    page.goto(f"{daemon.url}/#/jobs/{first}")
+    page.get_by_role("button", name="Run again").click()
+    page.wait_for_url(lambda url: "#/jobs/" in url and first not in url)
+    again = page.url.rsplit("/", 1)[1]
+    assert daemon.wait_job(again)["status"] == "completed"
+    said = [entry["message"] for entry in daemon.logs(again)]
+    assert said == [
+        "delay 4 verbose True",
+        "token sha256 " + hashlib.sha256(DASH_TOKEN.encode()).hexdigest(),
+        "key sha256 " + hashlib.sha256(DASH_KEY.encode()).hexdigest(),
+    ]
+
+    # Forget removes the stored secret.
+    page.goto(f"{daemon.url}/#/modules/keyed")
+    page.get_by_role("button", name="Forget the stored token").click()
+    page.get_by_role("button", name="Save settings").click()
+    expect(token).to_have_attribute("placeholder", "not set")
+    assert client.get("/modules/keyed/settings").json()["settings"] == {
+        "delay": 4,
+        "verbose": True,
+    }
+
+    # No answer the page received held either secret.
+    assert any("/rerun" in url for url, _ in answers)
+    for url, body in answers:
+        assert DASH_TOKEN not in body and DASH_KEY not in body, url
+    assert watch.unexpected() == []

@@ -11,7 +11,18 @@ from fastapi import FastAPI
 
 from sweatpants.api.errors import install_error_handlers
 from sweatpants.api.openapi import COMMON_ERRORS, SweatpantsAPI, errors
-from sweatpants.api.routes import docs, events, jobs, logs, modules, proxy, results, status, ui
+from sweatpants.api.routes import (
+    docs,
+    events,
+    jobs,
+    logs,
+    module_settings,
+    modules,
+    proxy,
+    results,
+    status,
+    ui,
+)
 from sweatpants.api.security import SecurityMiddleware
 from sweatpants.config import Settings
 from sweatpants.engine import Engine
@@ -42,7 +53,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     )
     app.state.engine = engine
     install_error_handlers(app)
-    for module in (status, modules, jobs, logs, results, events, proxy, ui, docs):
+    for module in (status, modules, module_settings, jobs, logs, results, events, proxy, ui, docs):
         app.include_router(module.router)
     ui.mount_ui(app)
     docs.mount_docs_assets(app)

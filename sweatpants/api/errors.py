@@ -46,6 +46,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         message = str(item.get("msg", "is not valid"))
         if item.get("type") == "json_invalid":
             field, message = "body", "the request body is not valid JSON"
+        elif item.get("type") == "extra_forbidden":
+            message = "is not a key this endpoint takes (see /docs)"
         problems.append({"field": field, "message": message})
     first = problems[0] if problems else {"field": "body", "message": "is not valid"}
     detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)

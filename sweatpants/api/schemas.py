@@ -127,6 +127,16 @@ class SyncReport(ApiModel):
     config_found: bool
 
 
+class ModuleSettings(ApiModel):
+    """`GET`/`PUT /modules/{id}/settings`: the settings stored for a module, which its jobs
+    start from (a job's own settings override them key by key)."""
+
+    module_id: str
+    settings: dict[str, Any] = Field(
+        description="setting id → value as stored; secret values are `********`"
+    )
+
+
 class ModuleProblem(ApiModel):
     path: str
     error: str
@@ -193,7 +203,7 @@ class JobPage(TypedDict):
 
 
 class JobSubmitted(ApiModel):
-    """`POST /jobs`: the new job's id; it waits for a free slot."""
+    """`POST /jobs` and `POST /jobs/{id}/rerun`: the new job's id; it waits for a free slot."""
 
     id: str
     status: Literal["pending"]

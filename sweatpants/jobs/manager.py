@@ -61,6 +61,12 @@ class ModuleLookup(Protocol):
     def get(self, module_id: str) -> Any: ...
 
 
+class SettingsSource(Protocol):
+    """Where a new job's settings start from: the module's stored settings, under its own."""
+
+    async def merged(self, manifest: Any, own: dict[str, Any] | None) -> Any: ...
+
+
 class JobManager:
     def __init__(
         self,
@@ -72,7 +78,9 @@ class JobManager:
         services: dict[str, Any],
         *,
         secrets: SecretBox | None = None,
+        stored_settings: SettingsSource | None = None,
     ) -> None:
+        self._stored_settings = stored_settings
         self._settings = settings
         self._secrets = secrets if secrets is not None else SecretBox.open(settings.data_dir)
         self._store = store
@@ -229,6 +237,8 @@ class JobManager:
                 "install it with POST /modules/reload (sweatpants module reload)"
             )
         manifest = installed.manifest
+        if self._stored_settings is not None:  # the module's stored settings, under the job's
+            settings = await self._stored_settings.merged(manifest, settings)
         # Secrets are stored sealed: only the job's process sees them (sweatpants/secrets.py).
         clean_inputs, clean_settings = self._secrets.for_new_job(manifest, inputs, settings)
         max_seconds = parse_duration(max_duration) if max_duration else None

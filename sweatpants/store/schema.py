@@ -81,6 +81,18 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE results_v2 RENAME TO results;
     CREATE UNIQUE INDEX results_by_job ON results (job_id, seq);
     """,
+    # 3: settings stored once per module (`PUT /modules/{id}/settings`), one row per key. The
+    # value is JSON text; a secret's is sealed (`{"$sealed": "<token>"}`, see secrets.py). Rows
+    # are small, and the primary key is their only lookup.
+    """
+    CREATE TABLE module_settings (
+        module_id  TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        value      TEXT NOT NULL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (module_id, key)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

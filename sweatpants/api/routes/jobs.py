@@ -1,4 +1,4 @@
-"""Jobs: list, start, inspect, stop."""
+"""Jobs: list, start, inspect, stop, run again."""
 
 from __future__ import annotations
 
@@ -28,6 +28,17 @@ class JobRequest(BaseModel):
     settings: dict[str, Any] | None = None
     max_duration: str | None = Field(default=None, max_length=40)
     executor: str | None = Field(default=None, max_length=40)  # local or ray; default: settings
+
+
+class RerunRequest(BaseModel):
+    """POST /jobs/{id}/rerun: what to change, key by key, from the job being run again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    inputs: dict[str, Any] | None = None
+    settings: dict[str, Any] | None = None
+    max_duration: str | None = Field(default=None, max_length=40)  # null: no limit
+    executor: str | None = Field(default=None, max_length=40)
 
 
 # A page is sent as built (like /status): up to 1,000 jobs, each already in the shape that
@@ -77,3 +88,18 @@ async def get_job(job_id: str, engine: Engine = Depends(get_engine)) -> dict[str
 )
 async def stop_job(job_id: str, engine: Engine = Depends(get_engine)) -> dict[str, str]:
     return await engine.jobs.stop(job_id)
+
+
+@router.post(
+    "/jobs/{job_id}/rerun",
+    response_model=schemas.JobSubmitted,
+    responses=errors(404, 409, 415, 422, 503),
+)
+async def rerun_job(
+    job_id: str, request: RerunRequest | None = None, engine: Engine = Depends(get_engine)
+) -> dict[str, Any]:
+    """A new job with the same module, inputs and settings (secrets copied inside the
+    daemon), with the body's values over them key by key."""
+    overrides = request.model_dump(exclude_unset=True) if request is not None else {}
+    job = await engine.rerun(job_id, overrides)
+    return {"id": job.id, "status": job.status.value}

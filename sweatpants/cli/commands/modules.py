@@ -1,13 +1,15 @@
-"""`sweatpants module list | install | install-git | uninstall | sync | reload`."""
+"""`sweatpants module list | install | install-git | uninstall | sync | reload | settings`."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from sweatpants.cli.client import LONG_TIMEOUT
+from sweatpants.cli.commands.jobs import key_value
 from sweatpants.cli.context import Context
 from sweatpants.cli.errors import EXIT_ERROR, EXIT_OK
 
@@ -62,6 +64,41 @@ def register(
 
     reload = actions.add_parser("reload", parents=[common], help="re-read the modules folder")
     reload.set_defaults(handler=reload_command)
+
+    settings = actions.add_parser(
+        "settings",
+        parents=[common],
+        help="show or change the settings stored for a module",
+        description=(
+            "Show the settings stored in the daemon for a module (secrets as ********), or "
+            "change them: KEY=VALUE stores a value (sent as text; the daemon converts it to "
+            "the type the module declares), --unset KEY removes one. Every job of the module "
+            "starts from these; a job's own settings (run -s) override them key by key."
+        ),
+        epilog=(
+            "examples:\n"
+            "  sweatpants module settings scraper\n"
+            "  sweatpants module settings scraper delay=2 token=@token.txt\n"
+            "  sweatpants module settings scraper --unset delay"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    settings.add_argument("module_id", metavar="ID", help="the module's id")
+    settings.add_argument(
+        "values",
+        metavar="KEY=VALUE",
+        nargs="*",
+        type=key_value,
+        help="a setting to store (repeatable); KEY=@FILE reads the value from FILE",
+    )
+    settings.add_argument(
+        "--unset",
+        metavar="KEY",
+        action="append",
+        default=[],
+        help="remove a stored setting (repeatable)",
+    )
+    settings.set_defaults(handler=settings_command)
 
 
 def list_command(ctx: Context) -> int:
@@ -170,3 +207,31 @@ def reload_command(ctx: Context) -> int:
         ctx.out.error(f"{item.get('path', '?')}: {item.get('error', 'cannot load')}")
     ctx.out.note(f"Reloaded: {len(modules)} modules, {len(errors)} errors.")
     return EXIT_ERROR if errors else EXIT_OK
+
+
+def settings_command(ctx: Context) -> int:
+    module_id = ctx.args.module_id
+    path = f"/modules/{quote(module_id, safe='')}/settings"
+    changes: dict[str, Any] = dict(ctx.args.values)
+    changes.update((key, None) for key in ctx.args.unset)
+    client = ctx.client()
+    answer = client.request("PUT", path, body=changes) if changes else client.get(path)
+    if ctx.json:
+        ctx.out.json(answer)
+        return EXIT_OK
+    stored: dict[str, Any] = answer.get("settings") or {}
+    if changes:
+        ctx.out.note(f"Updated the settings stored for {module_id}.", "green")
+    if not stored:
+        ctx.out.line(
+            f"No settings stored for {module_id}. "
+            f"Store one with: sweatpants module settings {module_id} KEY=VALUE"
+        )
+        return EXIT_OK
+    ctx.out.table(["SETTING", "VALUE"], [[key, _shown(stored[key])] for key in sorted(stored)])
+    return EXIT_OK
+
+
+def _shown(value: Any) -> str:
+    """A stored value as text: strings as they are, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -17,3 +17,21 @@ export async function stopJob(id, button = null) {
     return null;
   }
 }
+
+/**
+ * Run a job again: the daemon copies its inputs and settings, secrets included, into a new
+ * job (POST /jobs/{id}/rerun), so they never pass through the page. Returns the new job's id.
+ */
+export async function rerunJob(id, button = null) {
+  if (button) button.disabled = true;
+  try {
+    const started = await api.post(`/jobs/${encodeURIComponent(id)}/rerun`);
+    toast(`Started job ${shortId(started.id)} with the same inputs and settings`);
+    return started.id;
+  } catch (err) {
+    toastError(err);
+    return null;
+  } finally {
+    if (button) button.disabled = false;
+  }
+}

@@ -3,8 +3,8 @@ import { api, wsUrl } from "../api.js";
 import { h, ico, button, notice } from "../dom.js";
 import { isActive, jobDurationMs, num, shortId, timeFull, timeShort } from "../format.js";
 import { badge, progressBar, tickDurations, updateProgress, liveDuration } from "../components/status.js";
-import { stopJob } from "../components/jobactions.js";
-import { setPrefill } from "../components/prefill.js";
+import { rerunJob, stopJob } from "../components/jobactions.js";
+import { prefillFromJob, setPrefill } from "../components/prefill.js";
 import { LogView } from "../components/logview.js";
 import { ResultsView } from "../components/results.js";
 import { ReconnectingSocket } from "../socket.js";
@@ -27,9 +27,14 @@ export default async function jobDetail(ctx) {
   const titleBadge = h("span");
   const stopBtn = button("Stop", { kind: "danger", icon: "stop", attrs: { id: "job-stop" } });
   stopBtn.addEventListener("click", () => stopJob(id, stopBtn));
-  const againBtn = button("Run again", { icon: "play" });
-  againBtn.addEventListener("click", () => {
-    setPrefill(moduleId, { inputs: job.inputs || {}, settings: job.settings || {}, max_duration: job.max_duration || "" });
+  const againBtn = button("Run again", { icon: "play", attrs: { id: "job-rerun" } });
+  againBtn.addEventListener("click", async () => {
+    const started = await rerunJob(id, againBtn);
+    if (started) ctx.navigate(`#/jobs/${started}`);
+  });
+  const editBtn = button("Edit and run", { attrs: { id: "job-edit-run", title: "The run form with this job's values; secrets are left empty" } });
+  editBtn.addEventListener("click", () => {
+    setPrefill(moduleId, prefillFromJob(job));
     ctx.navigate(`#/run/${encodeURIComponent(moduleId)}`);
   });
   const progressHost = h("div");
@@ -86,7 +91,7 @@ export default async function jobDetail(ctx) {
             h("h1", null, h("a", { href: `#/modules/${encodeURIComponent(moduleId)}`, style: { color: "inherit" } }, moduleId)),
             titleBadge),
           h("p", { class: "sub mono", style: { fontSize: "12.5px" } }, id)),
-        h("div", { class: "page-actions" }, againBtn, stopBtn))),
+        h("div", { class: "page-actions" }, editBtn, againBtn, stopBtn))),
     errorHost,
     h("section", { class: "card", "aria-label": "Job facts" }, h("div", { class: "card-body stack", style: { gap: "16px" } }, progressHost, meta)),
     h("section", { class: "card", "aria-label": "Job output" }, tabList, panels),

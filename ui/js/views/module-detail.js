@@ -1,10 +1,11 @@
-// One module: its manifest, inputs and settings, recent jobs; run and uninstall.
+// One module: its manifest, inputs, stored settings, recent jobs; run and uninstall.
 import { api } from "../api.js";
 import { h, card, empty, ico, button } from "../dom.js";
 import { plural, shortId, timeShort } from "../format.js";
 import { badge, liveDuration, tickDurations } from "../components/status.js";
 import { confirmDialog } from "../components/dialog.js";
 import { toast, toastError } from "../components/toast.js";
+import { moduleSettings } from "../components/modulesettings.js";
 
 export default async function moduleDetail(ctx) {
   const { root, scope, params } = ctx;
@@ -57,7 +58,7 @@ export default async function moduleDetail(ctx) {
     h("div", { class: "grid two-col" },
       h("div", { class: "stack", style: { gap: "16px" } },
         card("Inputs", paramTable(mod.inputs, "This module takes no inputs."), { flush: true, id: "md-inputs" }),
-        card("Settings", paramTable(mod.settings, "This module has no settings."), { flush: true, id: "md-settings" }),
+        card("Settings", moduleSettings(mod, { signal: scope.signal }), { flush: !(mod.settings || []).length, id: "md-settings" }),
         card("Manifest", h("pre", { class: "code-block", tabindex: "0", "aria-label": "Full manifest" }, JSON.stringify(mod, null, 2)), { id: "md-manifest", hint: "module.json as the daemon read it" })),
       h("div", { class: "stack", style: { gap: "16px" } },
         card("About", about, { id: "md-about" }),
