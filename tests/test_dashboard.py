@@ -652,7 +652,14 @@ def test_module_settings_tab_and_run_again_keep_secrets_in_the_daemon(
         "key sha256 " + hashlib.sha256(DASH_KEY.encode()).hexdigest(),
     ]
 
-    # Forget removes the stored secret.
+    # "Edit and run": the run form with the job's values, the secret ones left empty.
+    page.get_by_role("button", name="Edit and run").click()
+    run_form = page.locator("#run-form")
+    expect(run_form.locator('[data-field="settings.delay"] input')).to_have_value("4")
+    expect(run_form.locator('[data-field="inputs.key"] input')).to_have_value("")
+    expect(run_form.locator('[data-field="settings.token"] input')).to_have_value("")
+
+    # Forget removes the stored secret; an emptied box removes its value.
     page.goto(f"{daemon.url}/#/modules/keyed")
     page.get_by_role("button", name="Forget the stored token").click()
     page.get_by_role("button", name="Save settings").click()
@@ -661,6 +668,10 @@ def test_module_settings_tab_and_run_again_keep_secrets_in_the_daemon(
         "delay": 4,
         "verbose": True,
     }
+    delay.fill("")
+    page.get_by_role("button", name="Save settings").click()
+    expect(form.locator('[data-field="settings.delay"]')).to_have_attribute("data-stored", "no")
+    assert client.get("/modules/keyed/settings").json()["settings"] == {"verbose": True}
 
     # No answer the page received held either secret.
     assert any("/rerun" in url for url, _ in answers)

@@ -280,6 +280,9 @@ def test_rerun_copies_secrets_inside_the_daemon(daemon: RunningDaemon, tmp_path:
     assert typo.status_code == 422 and typo.json()["field"] == "input"
     bad = client.post(f"/jobs/{first}/rerun", json={"settings": {"delay": "soon"}})
     assert bad.status_code == 422 and bad.json()["field"] == "settings.delay"
+    elsewhere = client.post(f"/jobs/{first}/rerun", json={"executor": "nowhere"})
+    assert elsewhere.status_code == 422 and elsewhere.json()["field"] == "executor"
+    assert daemon.job(again)["executor"] == "local"  # the original's, when none is given
     assert client.delete("/modules/show").status_code == 200
     gone = client.post(f"/jobs/{first}/rerun")
     assert gone.status_code == 409 and "no longer installed" in gone.json()["detail"]
