@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -55,7 +54,7 @@ __all__ = [
 KEY_FILE_NAME = "secret.key"
 SEALED_KEY = "$sealed"
 MIN_REDACTED_LENGTH = 4  # shorter values would blank out ordinary words and numbers
-REGEX_FROM = 8  # with this many secret texts or more, one regex beats a loop of `in` tests
+_JOIN = "\x00"  # joins a frame's log lines for one scan per secret (see Redactor.lines)
 
 
 def is_sealed(value: Any) -> bool:
@@ -199,16 +198,11 @@ class Redactor:
     secret that contains another is replaced whole). Numbers count by their decimal text;
     in lists and objects, each string or number inside counts."""
 
-    __slots__ = ("_pattern", "_texts")
+    __slots__ = ("_texts",)
 
     def __init__(self, texts: Iterable[str]) -> None:
         unique = {text for text in texts if len(text) >= MIN_REDACTED_LENGTH}
         self._texts = tuple(sorted(unique, key=lambda text: (-len(text), text)))
-        self._pattern = (
-            re.compile("|".join(re.escape(text) for text in self._texts))
-            if len(self._texts) >= REGEX_FROM
-            else None
-        )
 
     @classmethod
     def of(cls, values: Iterable[Any]) -> Redactor | None:
@@ -221,12 +215,28 @@ class Redactor:
         return made if made._texts else None
 
     def __call__(self, text: str) -> str:
-        if self._pattern is not None:
-            return self._pattern.sub(SECRET_MASK, text)
         for secret in self._texts:
             if secret in text:
                 text = text.replace(secret, SECRET_MASK)
         return text
+
+    def lines(self, texts: list[str]) -> list[str] | None:
+        """`texts` redacted, or None when none holds a secret (the common case).
+
+        The lines are joined and each secret looked for once in the whole: one scan in C per
+        secret for a frame of up to 1,000 lines costs a tenth of a test per line. A secret
+        that holds the joining character changes the number of parts when it is replaced:
+        then each line is redacted on its own."""
+        joined = _JOIN.join(texts)
+        found = [secret for secret in self._texts if secret in joined]
+        if not found:
+            return None
+        for secret in found:
+            joined = joined.replace(secret, SECRET_MASK)
+        parts = joined.split(_JOIN)
+        if len(parts) != len(texts):
+            return [self(text) for text in texts]
+        return parts
 
 
 def _collect_texts(value: Any, into: list[str], depth: int) -> None:

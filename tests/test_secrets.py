@@ -109,11 +109,24 @@ def test_a_secret_that_contains_another_is_replaced_whole() -> None:
     assert redact("password123 pass") == f"{SECRET_MASK} {SECRET_MASK}"
 
 
-def test_many_secrets_are_redacted_alike() -> None:
+def test_a_frame_of_lines_is_redacted_at_once() -> None:
     values = [f"secret-{i:02d}" for i in range(30)]
     redact = Redactor.of(values)
     assert redact is not None
-    assert redact("a secret-07 b secret-29 c") == f"a {SECRET_MASK} b {SECRET_MASK} c"
+    assert redact.lines(["nothing here", "nor here"]) is None  # the common case: no copy
+    lines = ["a secret-07 b", "clean", "secret-29\nsecret-00", ""]
+    assert redact.lines(lines) == [
+        f"a {SECRET_MASK} b",
+        "clean",
+        f"{SECRET_MASK}\n{SECRET_MASK}",
+        "",
+    ]
+
+
+def test_a_secret_holding_the_joining_character_is_still_redacted_line_by_line() -> None:
+    redact = Redactor.of(["ab\x00cd"])
+    assert redact is not None
+    assert redact.lines(["xab", "cdx", "ab\x00cd!"]) == ["xab", "cdx", f"{SECRET_MASK}!"]
 
 
 def test_ingest_redacts_log_lines_errors_and_tracebacks_but_not_results() -> None:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sweatpants.jobs import protocol
 from sweatpants.jobs.executor import RunHandle
+from sweatpants.secrets import Redactor
 from sweatpants.store import jobs as job_sql
 from sweatpants.store import logs as log_sql
 from sweatpants.store import results as result_sql
@@ -46,7 +46,7 @@ class ActiveJob:
     requeue: bool = False  # its runner was lost; run it again from its checkpoint
     out_of_space: bool = False  # its output could not be stored: the disk is full
     # Replaces the job's secret values in what it prints; None when it has none (no cost).
-    redact: Callable[[str], str] | None = None
+    redact: Redactor | None = None
 
     def output_write(self, frame: list[list[Any]]) -> WriteOp:
         """Take in one frame from the runner; return the write that stores it."""
@@ -54,17 +54,14 @@ class ActiveJob:
         results: list[result_sql.ResultRow] = []
         checkpoint: tuple[str, int] | None = None
         progress: tuple[float, float | None] | None = None
-        redact = self.redact
+        failed = False
         for message in frame:
             kind = message[0]
             if kind == protocol.RESULT:
                 self.next_seq += 1
                 results.append((self.next_seq, message[1], message[2]))
             elif kind == protocol.LOG:
-                text = str(message[3])
-                if redact is not None:
-                    text = redact(text)
-                logs.append((message[1], str(message[2]).upper(), text))
+                logs.append((message[1], str(message[2]).upper(), str(message[3])))
             elif kind == protocol.CHECKPOINT:
                 checkpoint = (message[1], self.next_seq)
             elif kind == protocol.PROGRESS:
@@ -73,10 +70,10 @@ class ActiveJob:
                 self.done = True
             elif kind == protocol.ERROR:
                 self.error, self.traceback = message[1], message[2]
-                if redact is not None:
-                    self.error = redact(str(self.error))
-                    self.traceback = None if self.traceback is None else redact(self.traceback)
-                logs.append((time.time(), "ERROR", f"job failed: {self.error}"))
+                failed = True
+                logs.append((time.time(), "ERROR", f"job failed: {message[1]}"))
+        if self.redact is not None:
+            logs = self._redacted(logs, failed)
         if progress is not None:
             self.progress = {"done": progress[0], "total": progress[1]}
         self.log_count += len(logs)
@@ -95,3 +92,18 @@ class ActiveJob:
                 job_sql.save_progress(conn, job_id, progress[0], progress[1])
 
         return write
+
+    def _redacted(self, logs: list[log_sql.LogRow], failed: bool) -> list[log_sql.LogRow]:
+        """The frame's log lines (and the error and traceback it brought) with the job's
+        secrets masked."""
+        redact = self.redact
+        assert redact is not None
+        if failed and self.error is not None:
+            self.error = redact(str(self.error))
+            self.traceback = None if self.traceback is None else redact(str(self.traceback))
+        if not logs:
+            return logs
+        texts = redact.lines([row[2] for row in logs])
+        if texts is None:
+            return logs
+        return [(row[0], row[1], text) for row, text in zip(logs, texts, strict=True)]
