@@ -7,7 +7,8 @@ A field declared secret (`"type": "secret"`/`"password"` or `"secret": true`, se
 - sealed where it is stored: `SecretBox.seal` replaces it with `{"$sealed": "<token>"}`, a
   Fernet token (AES-128-CBC + HMAC-SHA256, from `cryptography`) over the value's JSON text;
   the key is the file `secret.key` (mode 0600) in the data dir, made on first use;
-- unsealed only to start the job's process (`SecretBox.unseal`);
+- unsealed only inside the daemon: to start the job's process (`for_run`), or to copy it
+  into a new job (`for_new_job` opens what it is given sealed; rerun, stored settings);
 - masked wherever it is shown (`mask`): `********`.
 
 Values that were stored before sealing existed (plain values) pass through `unseal` as
@@ -32,7 +33,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sweatpants.errors import ConfigError, InvalidInput
-from sweatpants.modules.manifest import SECRET_MASK
 
 if TYPE_CHECKING:
     from cryptography.fernet import Fernet
@@ -51,6 +51,7 @@ __all__ = [
     "mask",
 ]
 
+SECRET_MASK = "********"  # what a secret value is shown as (manifest.py re-exports it)
 KEY_FILE_NAME = "secret.key"
 SEALED_KEY = "$sealed"
 MIN_REDACTED_LENGTH = 4  # shorter values would blank out ordinary words and numbers

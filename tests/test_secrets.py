@@ -170,6 +170,9 @@ def test_a_wrong_secret_value_is_not_repeated_in_the_error() -> None:
 VAULT = """
 import asyncio
 import hashlib
+import logging
+import os
+import subprocess
 from sweatpants import Module
 
 
@@ -187,6 +190,9 @@ class Vault(Module):
         if inputs["leak"]:
             await self.log(f"the token is {inputs['token']}!")
             print("printed api key:", settings["api_key"])
+            logging.getLogger("vault").warning("logged token %s", inputs["token"])
+            os.write(2, f"raw stderr {settings['api_key']}\\n".encode())
+            subprocess.run(["echo", f"subprocess says {inputs['token']}"], check=True)
             yield {"echo": inputs["token"]}
         for i in range(start, inputs["n"]):
             yield {"i": i}
@@ -204,7 +210,10 @@ VAULT_INPUTS: list[dict[str, Any]] = [
     {"id": "n", "type": "integer", "default": 5},
     {"id": "delay", "type": "number", "default": 0.0},
 ]
-VAULT_SETTINGS: list[dict[str, Any]] = [{"id": "api_key", "type": "password"}]
+VAULT_SETTINGS: list[dict[str, Any]] = [
+    {"id": "api_key", "type": "password"},
+    {"id": "spare_key", "type": "secret", "default": "spare-key-default"},
+]
 
 
 class Secrets:
@@ -417,12 +426,17 @@ def test_what_a_module_prints_has_its_secrets_redacted(daemon: RunningDaemon) ->
     messages = [e["message"] for e in daemon.logs(job_id)]
     assert f"the token is {SECRET_MASK}!" in messages
     assert f"printed api key: {SECRET_MASK}" in messages
+    assert f"vault: logged token {SECRET_MASK}" in messages
+    # Written to file descriptors 1 and 2 (os.write, a subprocess): log lines too, redacted.
+    assert f"raw stderr {SECRET_MASK}" in messages
+    assert f"subprocess says {SECRET_MASK}" in messages
     assert_no_secret("REST logs", json.dumps(messages), values)
     with connect(daemon.ws_url(f"/jobs/{job_id}/logs/stream")) as ws:
         streamed = [ws.recv(timeout=30) for _ in range(len(messages) + 1)]
     assert f"the token is {SECRET_MASK}!" in "\n".join(map(str, streamed))
     assert_no_secret("the WS log stream", "\n".join(map(str, streamed)), values)
     assert_no_secret("sweatpants logs", cli(daemon, "logs", job_id, "--json"), values)
+    assert_no_secret("the daemon's log", daemon.log_path.read_bytes(), values)
     # Results are the module's data: stored as yielded, the secret too if it yields one.
     exported = daemon.client().get(f"/jobs/{job_id}/results/export", params={"format": "ndjson"})
     assert json.loads(exported.text.splitlines()[0]) == {"echo": values.token}
@@ -489,7 +503,8 @@ def test_the_run_form_takes_secrets_in_password_fields_never_filled_back_in(
         token = form.locator('[data-field="inputs.token"] input')
         pin = form.locator('[data-field="inputs.pin"] input')
         api_key = form.locator('[data-field="settings.api_key"] input')
-        for field in (token, pin, api_key):
+        spare = form.locator('[data-field="settings.spare_key"] input')  # has a default
+        for field in (token, pin, api_key, spare):
             expect(field).to_have_attribute("type", "password")
             expect(field).to_have_value("")
         token.fill(values.token)
@@ -523,3 +538,33 @@ def test_the_run_form_takes_secrets_in_password_fields_never_filled_back_in(
     assert answers, "the page made no requests"
     for url, body in answers:
         assert_no_secret(f"the answer of {url}", body, values)
+
+
+@pytest.mark.live
+def test_a_replaced_key_file_fails_the_job_saying_so(daemon: RunningDaemon) -> None:
+    values = Secrets()
+    write_vault(daemon)
+    first = daemon.start_job("vault", **values.body())
+    daemon.wait_job(first)
+    # A value sealed by this daemon may be sent back as it is stored: it is opened first.
+    with sqlite3.connect(daemon.data_dir / "sweatpants.db") as conn:
+        stored = json.loads(
+            conn.execute("SELECT inputs FROM jobs WHERE id = ?", (first,)).fetchone()[0]
+        )
+    again = daemon.start_job(
+        "vault", inputs={"token": stored["token"], "pin": 1}, settings={"api_key": "k-1234"}
+    )
+    assert daemon.wait_job(again)["status"] == "completed"
+    assert f"token sha256 {sha(values.token)}" in hashes_logged(daemon, again)
+    daemon.stop()
+    with sqlite3.connect(daemon.data_dir / "sweatpants.db") as conn:
+        conn.execute(
+            "UPDATE jobs SET status = 'pending', completed_at = NULL WHERE id = ?", (first,)
+        )
+    (daemon.data_dir / KEY_FILE_NAME).unlink()  # a new key is made at the next start
+    daemon.restart()
+    job = daemon.wait_job(first)
+    assert job["status"] == "failed", job
+    assert "sealed with another key" in job["error"] and KEY_FILE_NAME in job["error"]
+    messages = [e["message"] for e in daemon.logs(first)]
+    assert any("could not start the job" in m and "another key" in m for m in messages)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
 import contextlib
 import importlib.util
 import inspect
@@ -37,6 +38,7 @@ FLUSH_BYTES = 512 * 1024
 JOB_NICENESS = 10
 IMMEDIATE_PER_WINDOW = 2  # messages per FLUSH_SECONDS window sent without batching
 EXIT_DAEMON_GONE = 70
+FD_DRAIN_SECONDS = 0.5  # at the end, how long output written straight to fd 1/2 is awaited
 
 
 class Channel:
@@ -207,6 +209,41 @@ class _LogHandler(logging.Handler):
         self._context.log_now(self.format(record), record.levelname)
 
 
+def _capture_fd(fd: int, context: RunnerContext, level: str) -> threading.Thread:
+    """Make what is written straight to file descriptor `fd` (by a subprocess, a C library,
+    `os.write`) log lines of the job, like `print`: so it reaches the daemon as the job's
+    output (where the job's secrets are redacted), never the daemon's own log."""
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, fd)
+    os.close(write_end)
+    stream = _LogStream(context, level)
+
+    def pump() -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        with os.fdopen(read_end, "rb", buffering=0) as pipe:
+            for chunk in iter(lambda: pipe.read(65536), b""):  # until every writer closed it
+                stream.write(decoder.decode(chunk))
+        stream.write(decoder.decode(b"", final=True))
+        stream.flush()
+
+    thread = threading.Thread(target=pump, name=f"fd{fd}-to-log", daemon=True)
+    thread.start()
+    return thread
+
+
+def _end_captures(captures: list[threading.Thread]) -> None:
+    """Point fds 1 and 2 at /dev/null and wait (briefly: a subprocess may still hold the
+    pipes) for the last of what was written to them to reach the log."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            os.dup2(devnull, fd)
+        os.close(devnull)
+    deadline = time.monotonic() + FD_DRAIN_SECONDS
+    for thread in captures:
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
 def _watch_control(stream: BinaryIO, context: RunnerContext) -> None:
     for line in stream:
         if line == protocol.CANCEL:
@@ -291,14 +328,17 @@ def child_main(spec_data: dict[str, Any], out_fd: int, control: BinaryIO) -> NoR
     )
     sys.stdout = _LogStream(context, "INFO")
     sys.stderr = _LogStream(context, "WARNING")
+    captures = [_capture_fd(1, context, "INFO"), _capture_fd(2, context, "WARNING")]
     handler = _LogHandler(context)
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     code = protocol.EXIT_DONE
     try:
         asyncio.run(_run_module(spec, context, channel))
+        _end_captures(captures)
         channel.send([protocol.DONE], flush=True)
     except BaseException as exc:
+        _end_captures(captures)
         code = protocol.EXIT_ERROR
         if isinstance(exc, encode.NotJSONError) or not str(exc):
             error = str(exc) or type(exc).__name__  # ours says what is wrong without the name

@@ -20,10 +20,10 @@ from typing import Any
 from sweatpants.errors import InvalidInput
 from sweatpants.modules import coerce as coercion
 from sweatpants.modules.ids import module_id_problem, subpath_problem
+from sweatpants.secrets import SECRET_MASK as SECRET_MASK  # re-exported: shown for a secret
 
 MANIFEST_NAME = "module.json"
 MAX_MANIFEST_BYTES = 1_000_000
-SECRET_MASK = "********"
 
 _KIND_NAMES = {
     "text": "text",
