@@ -414,7 +414,14 @@ def test_sdist_carries_sources_packaging_and_notices(built: dict[str, Path]) -> 
     prefix = f"sweatpants-{__version__}/"
     with tarfile.open(built["sdist"]) as sdist:
         names = {name.removeprefix(prefix) for name in sdist.getnames()}
-    for needed in ("LICENSE", "CHANGELOG.md", "pyproject.toml", "setup.py", "ui/index.html"):
+    for needed in (
+        "LICENSE",
+        "CHANGELOG.md",
+        "pyproject.toml",
+        "setup.py",
+        "ui/index.html",
+        "constraints.txt",
+    ):
         assert needed in names
     for source in tracked_files("packaging"):
         assert source in names, f"{source} is not in the sdist"

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode
 from sweatpants.cli.client import error_from_body, not_our_daemon
 from sweatpants.cli.errors import CliError, DaemonUnreachable
 from sweatpants.cli.target import Target
+from sweatpants.web.sockets import direct
 
 MAX_RECONNECTS = 10
 RECONNECT_WINDOW = 60.0  # seconds to keep trying after a dropped connection
@@ -75,8 +76,9 @@ def _one_connection(
     query = f"?{urlencode({'after': position.last})}" if position.last is not None else ""
     url = f"{target.ws_url}/jobs/{quote(job_id, safe='')}/logs/stream{query}"
     headers = {"Authorization": f"Bearer {target.token}"} if target.token else None
+    options = direct(connect)  # straight to the daemon, never through HTTP_PROXY
     with connect(
-        url, additional_headers=headers, proxy=None, open_timeout=OPEN_TIMEOUT, max_size=None
+        url, additional_headers=headers, open_timeout=OPEN_TIMEOUT, max_size=None, **options
     ) as socket:
         position.connected = True
         try:

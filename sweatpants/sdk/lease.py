@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from sweatpants.errors import Unavailable
 from sweatpants.sdk.runtime import Services
+from sweatpants.web.sockets import direct
 
 LEASE_WAIT = 90.0
 
@@ -63,8 +64,13 @@ class BrowserLease:
         try:
             # No client pings: the daemon pings, and a job busy in a long synchronous call
             # must not lose its lease because it could not answer its own pings.
+            # Straight to the daemon, never through the user's HTTP_PROXY (see web/sockets.py).
             self._socket = await connect(
-                url, additional_headers=headers, ping_interval=None, open_timeout=15
+                url,
+                additional_headers=headers,
+                ping_interval=None,
+                open_timeout=15,
+                **direct(connect),
             )
         except (OSError, InvalidHandshake, TimeoutError) as exc:
             raise Unavailable(
