@@ -47,7 +47,8 @@ def follow_logs(
             end = _one_connection(target, job_id, on_log, position)
         except InvalidStatus as exc:
             raise _rejected(exc, target.url) from None
-        except (WebSocketException, OSError, TimeoutError) as exc:
+        except (WebSocketException, OSError, TimeoutError, EOFError) as exc:
+            # EOFError: websockets before 14 raise it bare when the daemon closes mid-handshake
             if not position.connected:
                 if isinstance(exc, ConnectionRefusedError | TimeoutError):
                     raise DaemonUnreachable(target.url) from None
