@@ -28,7 +28,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, BinaryIO, NoReturn
 
-from sweatpants.jobs import forkserver, protocol
+from sweatpants.jobs import forkserver, protocol, shadowing
 from sweatpants.sdk import encode, runtime
 from sweatpants.sdk.module import Module
 
@@ -297,6 +297,9 @@ async def _run_module(spec: protocol.JobSpec, context: RunnerContext, channel: C
 
     flusher = asyncio.create_task(flush_regularly())
     try:
+        if spec.deps_path:  # requirements this process cannot honour: say so in the job's log
+            for warning in shadowing.shadowed(spec.deps_path):
+                context.log_now(warning, "WARNING")
         instance = _instantiate(load_module_class(spec), context)
         instance.restore_checkpoint(spec.checkpoint)
         produced = instance.run(spec.inputs, spec.settings)

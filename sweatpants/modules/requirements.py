@@ -3,7 +3,10 @@
 A module's `requirements.txt` is installed with `pip install --target
 <modules_dir>/.deps/<module id>/<key>`, where `key` hashes the file's text and the Python
 version. Two modules needing different versions of one package each get their own folder;
-the job runner puts the module's folder first on `sys.path` in the job's process only.
+the job runner puts the module's folder first on `sys.path` in the job's process only. That
+process has already imported the daemon's httpx (and what httpx imports) before the module
+loads, and those stay the daemon's versions: the runner warns in the job's log when the
+module's folder holds another version of one (`sweatpants.jobs.shadowing`).
 A folder is used only once pip has finished (it is built under a temporary name, marked
 complete, then renamed), so a failed or interrupted install never leaves a half folder in use.
 """
