@@ -7,8 +7,8 @@ soon as there is room.
 
 `SpaceWatch` looks at the free space once a second until shutdown: it writes the reserve
 back when space returns, publishes a `disk` event on `WS /events` whenever the disk turns
-low or fine, and hands each look to the scheduler (which then stores waiting endings and
-starts queued jobs).
+low, full or fine (whenever `low` or `full` changes), and hands each look to the scheduler
+(which then stores waiting endings and starts queued jobs).
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ class SpaceWatch:
         self._events = events
         self._on_look = on_look
         self._interval = interval
-        self._low: bool | None = None
+        self._shown: tuple[bool, bool] | None = None  # (low, full) of the last event
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -143,7 +143,10 @@ class SpaceWatch:
             try:
                 await asyncio.to_thread(self._space.recover)
                 state = self._space.measure()
-                if state.low != self._low:
+                # `full` is watched on its own: the disk is often seen low (even at 0 B
+                # free) before a write fails for lack of space, and then `low` stays true
+                # while `full` turns true; that must reach the dashboard too.
+                if (state.low, state.full) != self._shown:
                     self._changed(state)
                 await self._on_look(state)
             except Exception:  # the watch must outlive any one bad look
@@ -151,8 +154,8 @@ class SpaceWatch:
             await asyncio.sleep(self._interval)
 
     def _changed(self, state: DiskState) -> None:
-        first = self._low is None
-        self._low = state.low
+        first = self._shown is None
+        self._shown = (state.low, state.full)
         if state.low:
             log.warning("%s", state.describe())
         elif not first:

@@ -8,20 +8,34 @@ export class DiskBanner {
   constructor(events) {
     this.events = events;
     this.el = h("div", { class: "disk-banner", id: "disk-banner", role: "alert", hidden: true });
+    this.eventsSeen = 0; // `disk` events so far: a /status answer older than one is dropped
   }
 
   start() {
-    this.events.addEventListener("disk", (e) => this.show(e.detail));
+    this.events.addEventListener("disk", (e) => {
+      this.eventsSeen += 1;
+      this.show(e.detail);
+    });
     // After a reconnect the state may have changed while no events arrived.
     this.events.addEventListener("resync", () => this.load());
+    // So it may between the first /status and the stream's first opening.
+    const opened = (e) => {
+      if (e.detail.state !== "live") return;
+      this.events.removeEventListener("state", opened);
+      this.load();
+    };
+    this.events.addEventListener("state", opened);
     this.load();
     return this;
   }
 
   async load() {
+    const seen = this.eventsSeen;
     try {
       const status = await api.get("/status");
-      this.show(status && status.disk);
+      // A `disk` event that came while /status was on its way may be newer than its answer
+      // (a `low` answer arriving after the `full` event); the events carry every change.
+      if (this.eventsSeen === seen) this.show(status && status.disk);
     } catch {
       // The connection indicator already says when the daemon cannot be reached.
     }
