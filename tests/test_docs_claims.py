@@ -1,0 +1,125 @@
+"""Docs are claims: the facts README.md and docs/ state about options, defaults, limits and
+the command line are read from the docs here and checked against the code that decides them.
+(Behaviour the docs describe is shown by the live tests each section names.)"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import MISSING, fields
+from pathlib import Path
+
+import pytest
+
+from sweatpants.api.paging import MAX_JOBS, MAX_LOGS, MAX_RESULTS
+from sweatpants.cli import errors as cli_errors
+from sweatpants.cli.main import build_parser
+from sweatpants.config import OPTIONS, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+CLI_DOC = (ROOT / "docs" / "cli.md").read_text()
+API_DOC = (ROOT / "docs" / "api.md").read_text()
+
+
+def table_rows(text: str, first_header: str) -> list[list[str]]:
+    """The rows of the Markdown table whose first header cell is `first_header`."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]])
+    return rows
+
+
+def test_readme_configuration_defaults_are_the_code_defaults() -> None:
+    documented = {re.sub(r"[`]", "", row[0]): row[1] for row in table_rows(README, "variable")}
+    defaults = {item.name: item.default for item in fields(Settings)}
+    checked = 0
+    for option in OPTIONS:
+        cell = documented[option.env]
+        value = defaults[option.name]
+        if value is MISSING:  # computed when settings load: the per-user data directory
+            assert option.name == "data_dir" and "per-user data dir" in cell
+            continue
+        if value in (None, "", ()):
+            # unset, derived from DATA_DIR, found at run time, or Ray's own lookup
+            assert re.match(r"unset|`DATA_DIR/|found automatically|`auto`", cell), (option, cell)
+            continue
+        shown = f"{value:g}" if isinstance(value, float) else str(value)
+        assert cell.startswith(f"`{shown}`"), f"{option.env}: README says {cell}, code {shown}"
+        checked += 1
+    assert checked >= 10
+
+
+def test_api_doc_states_the_page_caps() -> None:
+    assert (
+        f"A\npage holds at most {MAX_JOBS:,} jobs, {MAX_LOGS:,} log entries or "
+        f"{MAX_RESULTS:,} results." in API_DOC
+    )
+    assert f"the newest {MAX_JOBS:,} jobs" in API_DOC
+    assert f"results 1 to {MAX_RESULTS:,} with `next_cursor` {MAX_RESULTS}" in API_DOC
+
+
+def test_cli_doc_exit_codes_are_the_cli_s() -> None:
+    documented = {int(row[0]) for row in table_rows(CLI_DOC, "code")}
+    constants = {value for name, value in vars(cli_errors).items() if name.startswith("EXIT_")}
+    assert documented == constants
+
+
+def subparser(parser: argparse.ArgumentParser, words: list[str]) -> argparse.ArgumentParser:
+    for word in words:
+        actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not actions or word not in actions[0].choices:
+            return parser
+        parser = actions[0].choices[word]
+    return parser
+
+
+def documented_commands() -> list[tuple[str, list[str], list[str]]]:
+    """(usage, command words, option strings) for each row of docs/cli.md's command table."""
+    found = []
+    for row in table_rows(CLI_DOC, "command"):
+        usage = re.sub(r"\\\|", "|", row[0]).strip("`")
+        words = []
+        for word in usage.split():
+            if not re.fullmatch(r"[a-z][a-z-]*", word):
+                break
+            words.append(word)
+        options = re.findall(r"(?<![\w-])(--[a-z][a-z-]*|-[a-zA-Z])(?![\w-])", usage)
+        found.append((usage, words, options))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("usage", "words", "options"), documented_commands(), ids=lambda v: str(v)[:40]
+)
+def test_each_documented_command_and_option_exists(
+    usage: str, words: list[str], options: list[str]
+) -> None:
+    parser = subparser(build_parser(), words)
+    assert parser.prog.split()[1:] == words, f"docs/cli.md: {usage}: no such command"
+    known = set(parser._option_string_actions)
+    if words == ["app"]:
+        return  # every argument goes to the launcher
+    missing = [option for option in options if option not in known]
+    assert not missing, f"docs/cli.md documents {missing} for `{' '.join(words)}`: not accepted"
+
+
+def option_default(words: list[str], option: str) -> object:
+    parser = subparser(build_parser(), words)
+    return parser._option_string_actions[option].default
+
+
+def test_cli_doc_defaults_are_the_parser_s() -> None:
+    rows: dict[str, str] = {}
+    for row in table_rows(CLI_DOC, "command"):
+        rows.setdefault(row[0].split()[0].strip("`"), row[1])  # the first row of each command
+    logs = option_default(["logs"], "--limit")
+    assert (
+        f"the newest N entries ({logs}; more than the daemon's page of {MAX_LOGS:,}" in rows["logs"]
+    )
+    result = rows["result"]
+    assert f"the first N results ({option_default(['result'], '--limit')})" in result
