@@ -270,23 +270,36 @@ def _read_or_make_key(key_file: Path) -> bytes:
         from cryptography.fernet import Fernet
 
         key = Fernet.generate_key()
-        try:
-            key_file.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot make the secrets key {key_file} ({exc.strerror or exc}); the data "
-                "dir must be writable"
-            ) from None
+        if _publish_key(key_file, key):
+            return key
+    raise ConfigError(f"cannot read or make the secrets key {key_file}; try again")
+
+
+def _publish_key(key_file: Path, key: bytes) -> bool:
+    """Write `key` whole to a private temporary file, then link it into place: the key file is
+    either absent or complete, never empty (a full disk fails the write, not the file).
+    False when another process made the key file first."""
+    temporary = key_file.with_name(f".{key_file.name}.{os.getpid()}.tmp")
+    try:
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.write(fd, key + b"\n")
             os.fsync(fd)
         finally:
             os.close(fd)
-        return key
-    raise ConfigError(f"cannot read or make the secrets key {key_file}; try again")
+        os.link(temporary, key_file)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot make the secrets key {key_file} ({exc.strerror or exc}); the data "
+            "dir must be writable and have a little free space"
+        ) from None
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+    return True
 
 
 def _tighten(key_file: Path) -> None:
