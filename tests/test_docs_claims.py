@@ -5,6 +5,7 @@ the command line are read from the docs here and checked against the code that d
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from dataclasses import MISSING, fields
 from pathlib import Path
@@ -15,6 +16,8 @@ from sweatpants.api.paging import MAX_JOBS, MAX_LOGS, MAX_RESULTS
 from sweatpants.cli import errors as cli_errors
 from sweatpants.cli.main import build_parser
 from sweatpants.config import OPTIONS, Settings
+from sweatpants.errors import InvalidInput
+from sweatpants.modules.manifest import Manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -123,3 +126,81 @@ def test_cli_doc_defaults_are_the_parser_s() -> None:
     )
     result = rows["result"]
     assert f"the first N results ({option_default(['result'], '--limit')})" in result
+
+
+MODULES_DOC = (ROOT / "docs" / "modules.md").read_text()
+
+
+def test_modules_doc_error_examples_are_what_the_loader_says(tmp_path: Path) -> None:
+    examples = re.findall(r"`(?:/home/me/greeter/module\.json|\.\.\.): ([^`]+)`", MODULES_DOC)
+    assert len(examples) == 3, examples
+    cases = [
+        {"id": "greeter", "name": "Greeter"},  # no version
+        None,  # broken JSON: a missing comma on line 3
+        {
+            "id": "g",
+            "name": "G",
+            "version": "1",
+            "inputs": [{"id": "a"}, {"id": "b"}, {"id": "c", "type": 3}],
+        },
+    ]
+    for example, manifest in zip(examples, cases, strict=True):
+        folder = tmp_path / f"case{cases.index(manifest)}"
+        folder.mkdir()
+        (folder / "main.py").write_text("")
+        text = (
+            '{\n  "id": "x",\n  "name": "X"\n  "version": "1"\n}'
+            if manifest is None
+            else json.dumps(manifest)
+        )
+        (folder / "module.json").write_text(text)
+        with pytest.raises(InvalidInput) as caught:
+            Manifest.load(folder)
+        assert caught.value.detail.startswith(f"{folder / 'module.json'}: ")
+        said = caught.value.detail.split(": ", 1)[1]
+        if manifest is None:  # the docs show the shape; the position is this file's
+            assert re.fullmatch(
+                r"not valid JSON at line \d+ column \d+ \(Expecting ',' delimiter\)", said
+            )
+            assert example.startswith("not valid JSON at line") and example.endswith(
+                "(Expecting ',' delimiter)"
+            )
+        else:
+            assert said == example
+
+
+def docs_code_block(text: str, after: str, language: str) -> str:
+    start = text.index(after)
+    match = re.compile(rf"```{language}\n(.*?)```", re.DOTALL).search(text, start)
+    assert match, f"no ```{language} block after {after!r}"
+    return match.group(1)
+
+
+@pytest.mark.live
+def test_the_smallest_module_of_the_docs_runs_and_resumes_counting(daemon) -> None:
+    folder = daemon.modules_dir.parent / "src" / "greeter"
+    folder.mkdir(parents=True)
+    (folder / "module.json").write_text(docs_code_block(MODULES_DOC, "`module.json`:", "json"))
+    (folder / "main.py").write_text(docs_code_block(MODULES_DOC, "`main.py`:", "python"))
+    installed = daemon.client().post("/modules/install", json={"source_path": str(folder)})
+    assert installed.status_code == 200, installed.text
+    job_id = daemon.start_job("greeter", inputs={"count": 2})  # name: its default, "world"
+    assert daemon.wait_job(job_id)["status"] == "completed"
+    assert daemon.results(job_id) == [
+        {"greeting": "Hello, world!", "n": 0},
+        {"greeting": "Hello, world!", "n": 1},
+    ]
+    job = daemon.job(job_id)
+    assert job["checkpoint"] == {"next": 2} and job["progress"] == {"done": 2, "total": 2}
+    assert [e["message"] for e in daemon.logs(job_id)] == ["greeting 0", "greeting 1"]
+
+
+@pytest.mark.live
+def test_the_hello_example_once_uninstalled_stays_uninstalled(daemon) -> None:
+    client = daemon.client()
+    assert "hello" in {m["id"] for m in client.get("/modules").json()["modules"]}
+    assert client.delete("/modules/hello").status_code == 200
+    assert (daemon.data_dir / "examples-offered.json").is_file()
+    daemon.stop()
+    daemon.restart()
+    assert "hello" not in {m["id"] for m in daemon.client().get("/modules").json()["modules"]}
