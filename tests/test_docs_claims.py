@@ -204,3 +204,25 @@ def test_the_hello_example_once_uninstalled_stays_uninstalled(daemon) -> None:
     daemon.stop()
     daemon.restart()
     assert "hello" not in {m["id"] for m in daemon.client().get("/modules").json()["modules"]}
+
+
+def constant(path: str, name: str) -> float:
+    """A module-level number in a source file (read, not imported: Ray may be absent)."""
+    found = re.search(rf"^{name} = ([0-9_.]+)(?: \* ([0-9_.]+))?", (ROOT / path).read_text(), re.M)
+    assert found, f"{path} has no {name}"
+    return float(found.group(1)) * float(found.group(2) or 1)
+
+
+def test_documented_timings_are_the_code_s() -> None:
+    capabilities = (ROOT / "docs" / "capabilities.md").read_text()
+    idle = constant("sweatpants/capabilities/pool.py", "IDLE_SECONDS")
+    assert (
+        f"after {idle / 60:g} minutes without a lease the pool stops its browsers" in capabilities
+    )
+    scale_out = " ".join((ROOT / "docs" / "scale-out.md").read_text().split())
+    start = constant("sweatpants/jobs/ray/bridge.py", "START_TIMEOUT")
+    assert f"within {start:g} seconds" in scale_out
+    dashboard = " ".join((ROOT / "docs" / "dashboard.md").read_text().split())
+    overview = (ROOT / "ui" / "js" / "views" / "overview.js").read_text()
+    assert "loadStatus().catch(() => {}), 30_000)" in overview
+    assert "a refresh of the uptime figure every 30 seconds" in dashboard
