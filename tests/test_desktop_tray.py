@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import importlib.util
+import itertools
 import json
 import os
 import re
@@ -18,7 +19,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
@@ -52,6 +53,7 @@ TOKEN = "desk-token-4711"
 MENU_BUDGET = 120.0
 MENU_CLICKS = 4
 MENU_STEP_WAIT = 20.0
+MENU_HIGHLIGHT = (53, 132, 228)  # the GTK theme's selected menu item
 
 
 GUI_INSTALL = (
@@ -229,7 +231,7 @@ def pid_matches(pid: int, cmdline: str) -> bool:
 
 def dashboard_window(xd: XDisplay) -> Window | None:
     for window in xd.windows():
-        if window.name == WINDOW_TITLE and window.width >= 400 and xd.is_viewable(window.wid):
+        if window.name == WINDOW_TITLE and window.width >= 400 and mapped(xd, window.wid):
             return window
     return None
 
@@ -285,14 +287,14 @@ def open_menu(xd: XDisplay, screens: Path, name: str) -> Window:
     """Right-click the tray icon; return the menu window once it is mapped and painted.
 
     On a busy machine a right-click can come to nothing: the app misses it, or maps its menu
-    and takes it down again before painting it. Then Escape closes whatever is half open and
-    the icon is clicked again, a few times within MENU_BUDGET; each wait ends as soon as its
-    condition holds."""
+    and takes it down again before painting it (it rebuilds the menu when its counts change).
+    Then Escape closes whatever is half open and the icon is clicked again, a few times within
+    MENU_BUDGET; each wait ends as soon as its condition holds."""
     deadline = time.monotonic() + MENU_BUDGET
     outcome = "the icon was not clicked"
     for attempt in range(1, MENU_CLICKS + 1):
         icon = wait_for("the tray icon", lambda: tray_icon(xd), timeout=30)
-        before = {w.wid for w in xd.windows() if xd.is_viewable(w.wid)}
+        before = {w.wid for w in xd.windows() if mapped(xd, w.wid)}
         xd.click(*icon.center, button=3)
         wait = max(1.0, min(MENU_STEP_WAIT, deadline - time.monotonic()))
         try:
@@ -328,15 +330,23 @@ def new_menu(xd: XDisplay, before: set[str]) -> Window | None:
     for window in xd.windows():
         big = window.width >= 100 and window.height >= 60
         new = big and window.wid not in before and window.name != WINDOW_TITLE
-        if new and xd.is_viewable(window.wid):
+        if new and mapped(xd, window.wid):
             return window
     return None
+
+
+def mapped(xd: XDisplay, wid: str) -> bool:
+    """Whether the window is on screen; a menu the app dropped is destroyed, not unmapped."""
+    try:
+        return xd.is_viewable(wid)
+    except RuntimeError:  # xwininfo: no such window
+        return False
 
 
 def painted_menu(xd: XDisplay, menu: Window, icon: Window, shot: Path) -> Window | str | None:
     """The menu's geometry once it shows light items with dark text right beside the icon;
     "taken down" if the menu window is no longer mapped."""
-    if not xd.is_viewable(menu.wid):
+    if not mapped(xd, menu.wid):
         return "taken down"
     where = xd.geometry(menu.wid)  # GTK maps the menu, then moves it beside the icon
     xd.screenshot(shot.with_suffix(".png"))
@@ -348,6 +358,44 @@ def painted_menu(xd: XDisplay, menu: Window, icon: Window, shot: Path) -> Window
         ok = distinct_colours(box) > 20 and light > 0.5 and dark > 0.01
     near_icon = abs(where.x + where.width - icon.x - icon.width) < 300 and where.y < 100
     return where if ok and near_icon else None
+
+
+def choose(xd: XDisplay, screens: Path, name: str, item: Callable[[Window], int]) -> None:
+    """Open the tray menu and click its item at height `item(menu)`.
+
+    The pointer goes to the item first and the click waits until the menu highlights it: GTK
+    activates an item on release only once the pointer's arrival has selected it, and a busy
+    app that sees the click first takes it for a click beside the items and closes the menu.
+    The app rebuilds its menu when its counts change, which closes an open menu; a menu that
+    closes before its item is highlighted is opened again."""
+    for attempt in range(1, MENU_CLICKS + 1):
+        menu = open_menu(xd, screens, name)
+        y = item(menu)
+        if point_at(xd, menu, y, screens / f"{name}-hover.png") == "highlighted":
+            xd.run("xdotool", "click", "1")
+            return
+        print(f"{name}: the menu closed before its item at y={y} was highlighted ({attempt})")
+    raise AssertionError(f"the tray menu closed {MENU_CLICKS} times before an item was chosen")
+
+
+def point_at(xd: XDisplay, menu: Window, y: int, shot: Path) -> str:
+    """Move the pointer onto the menu's row at height `y`: "highlighted" once the menu shows
+    that row selected, "closed" if the menu goes away first."""
+    x = menu.x + menu.width // 2
+    moves = itertools.count()
+
+    def probe() -> str | None:
+        if not mapped(xd, menu.wid):
+            return "closed"
+        # Each probe moves the pointer a pixel, so the app always has a fresh motion to see.
+        xd.run("xdotool", "mousemove", str(x + next(moves) % 2), str(y))
+        xd.screenshot(shot)
+        with Image.open(shot) as image:
+            row = image.crop((menu.x + 4, y - 6, menu.x + menu.width - 4, y + 6))
+            selected = share_near(row, MENU_HIGHLIGHT, tolerance=60) > 0.4
+        return "highlighted" if selected else None
+
+    return wait_for(f"the menu row at y={y} to be highlighted", probe, timeout=30, interval=0.2)
 
 
 def write_modules(modules_dir: Path) -> None:
@@ -432,8 +480,7 @@ def scenario(app: App, client: httpx.Client, xd: XDisplay, screens: Path, starte
     xd.screenshot(screens / "03-closed.png")
 
     # 3. Right-click: the menu. "Open dashboard" (its first item) shows the window again.
-    menu = open_menu(xd, screens, "04-menu")
-    xd.click(menu.x + menu.width // 2, menu.y + 16)
+    choose(xd, screens, "04-menu", lambda menu: menu.y + 16)
     wait_for(
         "the window to come back",
         lambda: dashboard_rendered(xd, screens / "05-reopened.png"),
@@ -485,7 +532,7 @@ def scenario(app: App, client: httpx.Client, xd: XDisplay, screens: Path, starte
     daemon_file = app.data_dir / "daemon.json"
     assert json.loads(daemon_file.read_text())["pid"] == app.app_pid()
     second = subprocess.run(
-        app.command(), cwd=ROOT, env=app.env(), capture_output=True, text=True, timeout=60
+        app.command(), cwd=ROOT, env=app.env(), capture_output=True, text=True, timeout=120
     )
     assert second.returncode == 0, second.stderr
     assert "already running" in second.stderr
@@ -505,9 +552,8 @@ def scenario(app: App, client: httpx.Client, xd: XDisplay, screens: Path, starte
 
     # 7. Quit (last menu item) stops the engine: process gone, port free, nothing left.
     pids = app.tree()
-    menu = open_menu(xd, screens, "10-quit-menu")
+    choose(xd, screens, "10-quit-menu", lambda menu: menu.y + menu.height - 16)
     quit_clicked = time.monotonic()
-    xd.click(menu.x + menu.width // 2, menu.y + menu.height - 16)
     assert app.process is not None
     code = app.process.wait(60)
     quit_seconds = time.monotonic() - quit_clicked
