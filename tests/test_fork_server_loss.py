@@ -15,11 +15,7 @@ from tests.support.modules import write_module
 
 pytestmark = pytest.mark.live
 
-SLOW_INPUTS = [
-    {"id": "n", "type": "integer", "default": 60},
-    {"id": "every", "type": "integer", "default": 10},
-    {"id": "delay", "type": "number", "default": 0.05},
-]
+SLOW_INPUTS = samples.CHECKPOINTING_INPUTS
 
 
 def parent_of(pid: int) -> int:

@@ -26,10 +26,11 @@ import pytest
 from sweatpants.config import Settings
 from sweatpants.desktop.watch import StatusTracker, TraySnapshot, Watcher
 from sweatpants.errors import ConfigError, InsufficientStorage
+from sweatpants.sizes import human_bytes
 from sweatpants.store import Store
 from sweatpants.store import jobs as job_sql
 from sweatpants.store import results as result_sql
-from sweatpants.store.space import MB, RESERVE_BYTES, human_bytes, is_disk_full
+from sweatpants.store.space import MB, RESERVE_BYTES, is_disk_full
 from tests.support.daemon import RunningDaemon, wait_for
 from tests.support.modules import write_module
 

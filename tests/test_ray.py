@@ -24,11 +24,7 @@ from tests.test_modules_requirements import build_wheel
 pytestmark = [pytest.mark.ray, pytest.mark.live, pytest.mark.timeout(300)]
 
 WORKERS = ("worker-a", "worker-b")
-SLOW_INPUTS = [
-    {"id": "n", "type": "integer", "default": 60},
-    {"id": "every", "type": "integer", "default": 10},
-    {"id": "delay", "type": "number", "default": 0.05},
-]
+SLOW_INPUTS = samples.CHECKPOINTING_INPUTS
 COUNTER_INPUTS = [{"id": "n", "type": "integer", "default": 10}]
 REQUIREMENTS_CODE = """
 import spdemo

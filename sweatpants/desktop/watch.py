@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from sweatpants.desktop.icons import TrayState
-from sweatpants.store.space import human_bytes
+from sweatpants.sizes import human_bytes
 
 log = logging.getLogger(__name__)
 

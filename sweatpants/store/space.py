@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sweatpants.sizes import human_bytes
+
 log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
@@ -51,16 +53,6 @@ def is_disk_full(exc: BaseException) -> bool:
             return os.strerror(errno.ENOSPC) in str(exc)
         return exc.errno in _FULL_ERRNOS
     return False
-
-
-def human_bytes(count: int) -> str:
-    """`512 B`, `3.4 MB`, `1.2 GB` (binary units, as `df -h` counts)."""
-    size = float(count)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GB"  # pragma: no cover - the loop always returns
 
 
 @dataclass(frozen=True)

@@ -95,3 +95,10 @@ class Chatty(Module):
         logging.getLogger("chatty").warning("hello from logging")
         yield {"ok": True}
 """
+
+# Inputs for CHECKPOINTING: 60 results, a checkpoint every 10, 50 ms apart (about 3 s).
+CHECKPOINTING_INPUTS = [
+    {"id": "n", "type": "integer", "default": 60},
+    {"id": "every", "type": "integer", "default": 10},
+    {"id": "delay", "type": "number", "default": 0.05},
+]

@@ -18,6 +18,7 @@ from sweatpants.cli.commands.logs import job_path, positive_int
 from sweatpants.cli.context import Context
 from sweatpants.cli.errors import CliError
 from sweatpants.cli.formatting import cell, short_id
+from sweatpants.sizes import human_bytes
 
 FORMATS = ("ndjson", "csv")
 PAGE = 1000  # the API's largest page of results
@@ -152,7 +153,7 @@ def export(ctx: Context, export_format: str, output: str | None) -> int:
                 written = _copy(response.iter_bytes(CHUNK), stream)
         else:
             written = _write_atomically(target, response.iter_bytes(CHUNK))
-    ctx.out.note(f"Wrote {target} ({_size(written)}, {export_format}).")
+    ctx.out.note(f"Wrote {target} ({human_bytes(written)}, {export_format}).")
     return 0
 
 
@@ -188,12 +189,3 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
-
-
-def _size(count: int) -> str:
-    size = float(count)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{count} B"
