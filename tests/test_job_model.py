@@ -170,6 +170,12 @@ def test_every_job_field_comes_from_its_column() -> None:
         pid=12,
         executor="ray",
         node="node-1",
+        schedule_id="sched-1",
+        trigger="catch_up",
+        attempt=13,
+        max_attempts=14,
+        retry_at=15.0,
+        retry_delay="16s",
     )
     job = Job.from_record(record)
     converted = {

@@ -190,6 +190,18 @@ class Job(TypedDict):
     pid: Annotated[int | None, Field(description="its process while it runs")]
     executor: Annotated[str, Field(description="local or ray")]
     node: Annotated[str | None, Field(description="the machine it ran on")]
+    schedule_id: Annotated[str | None, Field(description="the schedule that started it")]
+    trigger: Annotated[
+        str, Field(description="what started it: manual, schedule, catch_up, retry, rerun")
+    ]
+    attempt: Annotated[int, Field(description="1 for the first attempt; each retry adds one")]
+    max_attempts: Annotated[int, Field(description="1 + retries")]
+    retry_at: Annotated[
+        str | None, Field(description="when a failed attempt back in `pending` starts again")
+    ]
+    retry_delay: Annotated[
+        str | None, Field(description="the first wait before a retry (doubled each attempt)")
+    ]
 
 
 class JobPage(TypedDict):

@@ -28,6 +28,14 @@ class JobStatus(StrEnum):
         return self in FINAL_STATES
 
 
+class JobTrigger(StrEnum):
+    MANUAL = "manual"  # started by a person or a client (POST /jobs)
+    SCHEDULE = "schedule"  # a schedule's slot came due
+    CATCH_UP = "catch_up"  # one run for the slots a schedule missed (misfire: coalesce)
+    RETRY = "retry"  # made to retry a failed job (a retry of the same job keeps its trigger)
+    RERUN = "rerun"  # POST /jobs/{id}/rerun
+
+
 FINAL_STATES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.STOPPED})
 _STATUS_OF = {status.value: status for status in JobStatus}  # a dict lookup: cheaper than a call
 
@@ -129,6 +137,12 @@ class Job:
     pid: int | None
     executor: str
     node: str | None
+    schedule_id: str | None  # the schedule that made it
+    trigger: str  # manual, schedule, catch_up, retry, rerun (see JobTrigger)
+    attempt: int  # counts from 1; a failed attempt that retries raises it
+    max_attempts: int  # 1 + retries
+    retry_at: float | None  # a failed attempt back in `pending` waits until then
+    retry_delay: str | None  # the first backoff, as given (`30s`); doubled each attempt
 
     @classmethod
     def from_record(cls, record: JobRecord) -> Job:
@@ -164,6 +178,12 @@ class Job:
             record.pid,
             record.executor,
             record.node,
+            record.schedule_id,
+            record.trigger,
+            record.attempt,
+            record.max_attempts,
+            record.retry_at,
+            record.retry_delay,
         )
 
     def to_api(self) -> dict[str, Any]:
@@ -196,4 +216,10 @@ class Job:
             "pid": self.pid,
             "executor": self.executor,
             "node": self.node,
+            "schedule_id": self.schedule_id,
+            "trigger": self.trigger,
+            "attempt": self.attempt,
+            "max_attempts": self.max_attempts,
+            "retry_at": iso(self.retry_at),
+            "retry_delay": self.retry_delay,
         }

@@ -40,6 +40,12 @@ class JobRecord(NamedTuple):
     pid: int | None
     executor: str
     node: str | None
+    schedule_id: str | None = None  # the schedule that made it
+    trigger: str = "manual"  # manual, schedule, catch_up, retry, rerun
+    attempt: int = 1  # counts from 1; a retry raises it
+    max_attempts: int = 1  # 1 + retries
+    retry_at: float | None = None  # a failed attempt waits until then
+    retry_delay: str | None = None  # the first backoff, as given (`30s`)
 
 
 # Named, in JobRecord's order: `SELECT *` would follow the table's order, which a later

@@ -93,6 +93,50 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (module_id, key)
     );
     """,
+    # 4: schedules (issue 14), and where each job came from and how it retries. A schedule's
+    # `next_run_at` is persisted after every fire, so a restart knows which slots it missed;
+    # `last_job_id` is the job its status is read from (job pruning keeps that job: see
+    # `sweatpants.store.schedules.KEPT_JOB_IDS`). Durations are kept as given (`30s`) and
+    # parsed where used. A job's `attempt` counts from 1; `retry_at` is when a failed attempt
+    # that went back to `pending` may start again; `retry_delay` is the first backoff.
+    """
+    ALTER TABLE jobs ADD COLUMN schedule_id TEXT;
+    ALTER TABLE jobs ADD COLUMN trigger TEXT NOT NULL DEFAULT 'manual';
+    ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE jobs ADD COLUMN max_attempts INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE jobs ADD COLUMN retry_at REAL;
+    ALTER TABLE jobs ADD COLUMN retry_delay TEXT;
+    CREATE INDEX jobs_by_schedule ON jobs (schedule_id, created_at)
+        WHERE schedule_id IS NOT NULL;
+    CREATE TABLE schedules (
+        id              TEXT PRIMARY KEY,
+        name            TEXT,
+        module_id       TEXT NOT NULL,
+        inputs          TEXT NOT NULL,
+        settings        TEXT NOT NULL,
+        max_duration    TEXT,
+        cron            TEXT,
+        every           TEXT,
+        timezone        TEXT,
+        start_at        REAL,
+        overlap         TEXT NOT NULL DEFAULT 'skip',
+        misfire         TEXT NOT NULL DEFAULT 'coalesce',
+        misfire_grace   TEXT NOT NULL DEFAULT '60s',
+        retries         INTEGER NOT NULL DEFAULT 0,
+        retry_delay     TEXT NOT NULL DEFAULT '30s',
+        enabled         INTEGER NOT NULL DEFAULT 1,
+        created_at      REAL NOT NULL,
+        updated_at      REAL NOT NULL,
+        next_run_at     REAL,
+        last_run_at     REAL,
+        last_job_id     TEXT,
+        queued_at       REAL,
+        skipped         INTEGER NOT NULL DEFAULT 0,
+        last_skipped_at REAL
+    );
+    CREATE INDEX schedules_by_next ON schedules (enabled, next_run_at);
+    CREATE INDEX schedules_by_last_job ON schedules (last_job_id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
