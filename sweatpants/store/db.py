@@ -43,6 +43,10 @@ WAL_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
 def connect(path: Path) -> sqlite3.Connection:
     """A connection with the settings every part of Sweatpants relies on."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    # A new file gives deleted rows' space back to the disk (store/retention.py); this must
+    # come before WAL mode and the first table, so it only ever applies to an empty file.
+    if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA busy_timeout = 30000")

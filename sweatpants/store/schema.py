@@ -137,6 +137,93 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX schedules_by_next ON schedules (enabled, next_run_at);
     CREATE INDEX schedules_by_last_job ON schedules (last_job_id);
     """,
+    # 5: retention and webhooks (issue 15). `purges` lists deleted jobs whose log lines and
+    # results are still being removed in batches (see store/retention.py). `webhooks` are
+    # the receivers to tell about job events; `deliveries` is the durable queue of requests
+    # to send (webhook events and modules' signed callbacks), one row per request, updated
+    # after each attempt. Secrets are stored sealed (secrets.py). Small rows: the body is a
+    # job as the API shows it, or a callback's payload.
+    """
+    CREATE TABLE purges (
+        job_id     TEXT PRIMARY KEY,
+        deleted_at REAL NOT NULL
+    );
+    CREATE TABLE webhooks (
+        id         TEXT PRIMARY KEY,
+        url        TEXT NOT NULL,
+        events     TEXT NOT NULL,
+        module_id  TEXT,
+        secret     TEXT,
+        enabled    INTEGER NOT NULL DEFAULT 1,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE deliveries (
+        id              TEXT PRIMARY KEY,
+        kind            TEXT NOT NULL,
+        webhook_id      TEXT,
+        event           TEXT NOT NULL,
+        job_id          TEXT,
+        url             TEXT NOT NULL,
+        payload         TEXT NOT NULL,
+        secret          TEXT,
+        token_sub       INTEGER,
+        token_issuer    TEXT,
+        status          TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        created_at      REAL NOT NULL,
+        last_attempt_at REAL,
+        response_code   INTEGER,
+        duration_ms     REAL,
+        error           TEXT,
+        delivered_at    REAL
+    );
+    CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+    CREATE INDEX deliveries_by_webhook ON deliveries (webhook_id, created_at);
+    CREATE INDEX deliveries_by_job ON deliveries (job_id, created_at);
+    CREATE INDEX deliveries_by_created ON deliveries (created_at);
+    """,
+    # 6: job activity (issue 16, see store/timeline.py): per job and slot of time (a second,
+    # a minute, an hour: `span`), the results and log lines stored with a timestamp in it and
+    # the last progress reported in it, so `GET /jobs/{id}/timeline` reads a few hundred
+    # small rows instead of every result. Filled from the rows already stored; progress
+    # history was never kept before, so an older job gets its last progress as one sample.
+    """
+    CREATE TABLE job_activity (
+        job_id         TEXT NOT NULL,
+        span           INTEGER NOT NULL,
+        slot           INTEGER NOT NULL,
+        results        INTEGER NOT NULL DEFAULT 0,
+        logs           INTEGER NOT NULL DEFAULT 0,
+        progress_done  REAL,
+        progress_total REAL,
+        PRIMARY KEY (job_id, span, slot)
+    ) WITHOUT ROWID;
+    INSERT INTO job_activity (job_id, span, slot, results)
+        SELECT job_id, 1, CAST(ts AS INTEGER) AS second, count(*) FROM results
+        GROUP BY job_id, second;
+    INSERT INTO job_activity (job_id, span, slot, logs)
+        SELECT job_id, 1, CAST(ts AS INTEGER) AS second, count(*) FROM logs WHERE true
+        GROUP BY job_id, second
+        ON CONFLICT (job_id, span, slot) DO UPDATE SET logs = excluded.logs;
+    INSERT INTO job_activity (job_id, span, slot, progress_done, progress_total)
+        SELECT id, 1, CAST(COALESCE(completed_at, started_at, created_at) AS INTEGER),
+               progress_done, progress_total
+        FROM jobs WHERE progress_done IS NOT NULL
+        ON CONFLICT (job_id, span, slot) DO UPDATE SET
+            progress_done = excluded.progress_done, progress_total = excluded.progress_total;
+    INSERT INTO job_activity (job_id, span, slot, results, logs, progress_done, progress_total)
+        SELECT job_id, 60, slot / 60 * 60 AS minute, sum(results), sum(logs),
+               progress_done, progress_total,
+               max(CASE WHEN progress_done IS NOT NULL THEN slot END)
+        FROM job_activity WHERE span = 1 GROUP BY job_id, minute;
+    INSERT INTO job_activity (job_id, span, slot, results, logs, progress_done, progress_total)
+        SELECT job_id, 3600, slot / 3600 * 3600 AS hour, sum(results), sum(logs),
+               progress_done, progress_total,
+               max(CASE WHEN progress_done IS NOT NULL THEN slot END)
+        FROM job_activity WHERE span = 60 GROUP BY job_id, hour;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
