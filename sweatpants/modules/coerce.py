@@ -1,7 +1,8 @@
 """Turn a value given by a user (JSON body, form, CLI) into the type a manifest field declares.
 
-Kinds are `text`, `number`, `integer`, `boolean` and `json`. Each coercer returns the coerced
-value or raises `ValueError` with a short reason; the manifest adds the field name.
+Kinds are `text`, `number`, `integer`, `boolean`, `json`, `select` and `multiselect`. Each
+coercer returns the coerced value or raises `ValueError` with a short reason; the manifest adds
+the field name, and the field's rules (`field_rules.py`: options, bounds, pattern) come after.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-KINDS = ("text", "number", "integer", "boolean", "json")
+KINDS = ("text", "number", "integer", "boolean", "json", "select", "multiselect")
 
 # Types seen in module.json files in the wild, mapped to the kind they behave as.
 # Anything not listed here and not a kind is treated as text.
@@ -47,6 +48,8 @@ def is_blank(kind: str, value: Any) -> bool:
     """A value that counts as "not given": None, or an empty string for a non-text kind."""
     if value is None:
         return True
+    if kind == "multiselect" and isinstance(value, list | tuple):
+        return not value
     return kind != "text" and isinstance(value, str) and not value.strip()
 
 
@@ -138,12 +141,39 @@ def to_json(value: Any) -> Any:
     raise ValueError(f"expected JSON, got {type(value).__name__}")
 
 
+def to_choice(value: Any) -> Any:
+    """One value of a `select`: text, a number or true/false (the options decide which)."""
+    if isinstance(value, str | int | float | bool):
+        return value
+    raise ValueError(f"expected one of the options, got {type(value).__name__} {_short(value)}")
+
+
+def to_choices(value: Any) -> list[Any]:
+    """The values of a `multiselect`: a list, JSON text of a list, or text split at commas."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ValueError(
+                    f"expected a list of options, got {_short(value)}: {exc.msg}"
+                ) from None
+        else:
+            value = [part.strip() for part in text.split(",") if part.strip()]
+    if not isinstance(value, list | tuple):
+        value = [value]
+    return [to_choice(item) for item in value]
+
+
 COERCERS: dict[str, Callable[[Any], Any]] = {
     "text": to_text,
     "number": to_number,
     "integer": to_integer,
     "boolean": to_boolean,
     "json": to_json,
+    "select": to_choice,
+    "multiselect": to_choices,
 }
 
 

@@ -11,6 +11,7 @@ in `extra` (on the manifest and on each field) and written back by `to_dict()`.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 
 from sweatpants.errors import InvalidInput
 from sweatpants.modules import coerce as coercion
+from sweatpants.modules.field_rules import RuleProblem, Rules, parse_rules
 from sweatpants.modules.ids import module_id_problem, subpath_problem
 from sweatpants.secrets import SECRET_MASK as SECRET_MASK  # re-exported: shown for a secret
 
@@ -31,6 +33,8 @@ _KIND_NAMES = {
     "integer": "an integer",
     "boolean": "true or false",
     "json": "JSON",
+    "select": "one of the options",
+    "multiselect": "a list of the options",
 }
 _FIELD_KEYS = frozenset({"id", "type", "required", "default", "description"})
 _MANIFEST_KEYS = frozenset(
@@ -57,10 +61,13 @@ class Field:
     default: Any = None
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # What `extra` declares beyond the kind (options, min/max/step, pattern, label...), parsed.
+    rules: Rules = field(default_factory=Rules)
 
     @property
     def kind(self) -> str:
-        """`text`, `number`, `integer`, `boolean` or `json` (unknown types behave as text)."""
+        """`text`, `number`, `integer`, `boolean`, `json`, `select` or `multiselect` (unknown
+        types behave as text)."""
         return coercion.kind_of(self.type)
 
     @property
@@ -71,8 +78,8 @@ class Field:
         )
 
     def coerce(self, value: Any) -> Any:
-        """`value` as this field's kind; `ValueError` with a reason when it cannot be."""
-        return coercion.coerce(self.kind, value)
+        """`value` as this field's kind, within its rules; `ValueError` with a reason if not."""
+        return self.rules.check(self.kind, coercion.coerce(self.kind, value))
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -114,6 +121,10 @@ class Field:
         if not isinstance(description, str):
             raise _Problem(f"{where}.description", "must be a string")
         extra = {key: value for key, value in raw.items() if key not in _FIELD_KEYS}
+        try:
+            rules = parse_rules(raw, coercion.kind_of(declared))
+        except RuleProblem as problem:
+            raise _Problem(f"{where}.{problem.key}", problem.message) from None
         made = cls(
             id=field_id,
             type=declared,
@@ -121,6 +132,7 @@ class Field:
             default=None,
             description=description,
             extra=extra,
+            rules=rules,
         )
         default = raw.get("default")
         if coercion.is_blank(made.kind, default):
@@ -129,7 +141,7 @@ class Field:
             default = made.coerce(default)
         except ValueError as exc:
             raise _Problem(f"{where}.default", str(exc)) from None
-        return cls(made.id, made.type, made.required, default, made.description, made.extra)
+        return dataclasses.replace(made, default=default)
 
 
 @dataclass(frozen=True)
