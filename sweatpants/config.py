@@ -134,6 +134,13 @@ def _text(value: str) -> str:
     return value.strip()
 
 
+def _webhook_url(value: str) -> str:
+    url = value.strip()
+    if url and not url.lower().startswith(("http://", "https://")):
+        raise ValueError("not an http(s) URL")
+    return url
+
+
 @dataclass(frozen=True)
 class Settings:
     """The effective configuration. Build it with `Settings.load()` or directly in tests.
@@ -238,6 +245,35 @@ class Settings:
         _text,
         "The Ray cluster for the ray executor: host:port of its head (GCS), or `auto`.",
         "an address like 10.0.0.5:6379",
+    )
+    keep_jobs_days: float = option(
+        0.0,
+        _non_negative_float,
+        "Delete finished jobs (with their logs and results) this many days after they ended, "
+        "checked hourly; 0 keeps every job. A schedule's last run is always kept.",
+        "a number of days >= 0, like 30 (0: keep everything)",
+    )
+    webhook_url: str = option(
+        "",
+        _webhook_url,
+        "A webhook told about every job that ends (job.completed, job.failed, job.stopped), "
+        "besides those added with POST /webhooks.",
+        "an http:// or https:// URL",
+        show=redact_url,
+    )
+    webhook_secret: str = option(
+        "",
+        _text,
+        "Signs what SWEATPANTS_WEBHOOK_URL receives (X-Sweatpants-Signature and a bearer token).",
+        "any string, shared with the receiver",
+        show=_masked,
+    )
+    webhook_retry_seconds: float = option(
+        10.0,
+        _positive_float,
+        "Wait before a failed webhook or callback delivery is tried again; doubled after each "
+        "failure (at most an hour), for up to a day.",
+        "a positive number of seconds",
     )
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 

@@ -20,6 +20,7 @@ from sweatpants.jobs.local import LocalExecutor
 from sweatpants.jobs.manager import JobManager
 from sweatpants.jobs.models import Job
 from sweatpants.jobs.rerun import rerun
+from sweatpants.jobs.retention import Retention
 from sweatpants.modules.example import ensure_example_installed
 from sweatpants.modules.registry import ModuleRegistry
 from sweatpants.modules.stored_settings import StoredSettings
@@ -27,6 +28,7 @@ from sweatpants.secrets import SecretBox
 from sweatpants.store import Store
 from sweatpants.store.space import MB
 from sweatpants.store.space import is_disk_full as is_disk_full  # for the API's error handler
+from sweatpants.webhooks.service import Webhooks
 
 
 def job_services(settings: Settings) -> dict[str, Any]:
@@ -91,6 +93,11 @@ class Engine:
         self.capabilities = Capabilities(settings)
         self.status_providers["proxy"] = self.capabilities.proxy_status
         self.status_providers["browser"] = self.capabilities.browser_status
+        # Deleting jobs (DELETE /jobs/{id}, POST /jobs/prune, SWEATPANTS_KEEP_JOBS_DAYS).
+        self.retention = Retention(settings, self.store, self.jobs, self.events)
+        self.status_providers["database"] = self.retention.status
+        # Webhooks and the durable delivery queue (modules' send_callback goes through it too).
+        self.webhooks = Webhooks(settings, self.store, self.events, self.secrets)
         if settings.executor == "ray" or settings.ray_address:
             self.status_providers["ray"] = self.ray_status
 
@@ -112,10 +119,14 @@ class Engine:
         self.commits.bind(asyncio.get_running_loop())
         self.store.open()
         await asyncio.to_thread(ensure_example_installed, self.modules)
+        await self.webhooks.start()  # listening before the first job event
         await self.jobs.start()
+        await self.retention.start()
 
     async def stop(self) -> None:
+        await self.retention.stop()
         await self.jobs.shutdown()
+        await self.webhooks.stop()
         await self.capabilities.stop()
         self.events.close()
         self.store.close()

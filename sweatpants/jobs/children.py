@@ -30,11 +30,22 @@ WARM_RUNNERS = 2
 RUNNER_FLAG = "--sweatpants-job-runner"
 
 
-def runner_command(*fd_args: str) -> list[str]:
-    """How to start a runner: this interpreter, or the frozen app re-entering itself."""
+def runner_command(*fd_args: str, python: str | None = None) -> list[str]:
+    """How to start a runner: this interpreter, or the frozen app re-entering itself; or
+    `python`, a module environment's interpreter (which imports `sweatpants` from a .pth)."""
+    if python is not None:
+        return [python, "-m", "sweatpants.jobs.runner", *fd_args]
     if getattr(sys, "frozen", False):
         return [sys.executable, RUNNER_FLAG, *fd_args]
     return [sys.executable, "-m", "sweatpants.jobs.runner", *fd_args]
+
+
+def runner_environment(python: str | None) -> dict[str, str] | None:
+    """The variables of a runner on another interpreter: none pointing at the daemon's
+    packages (None: the daemon's own, unchanged)."""
+    if python is None:
+        return None
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
 
 
 async def _control_transport(fd: int) -> asyncio.WriteTransport:
@@ -97,9 +108,11 @@ class ChildLost(Exception):
 
 
 class ForkServer:
-    """The daemon's side of the fork server: ask for children, learn their exits."""
+    """The daemon's side of the fork server: ask for children, learn their exits. `python`:
+    run it on that interpreter (a module environment's) instead of the daemon's."""
 
-    def __init__(self) -> None:
+    def __init__(self, python: str | None = None) -> None:
+        self._python = python
         self._process: asyncio.subprocess.Process | None = None
         self._requests: socket.socket | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -115,15 +128,24 @@ class ForkServer:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
+    @property
+    def running(self) -> int:
+        """Children it started whose exit it has not reported yet."""
+        return sum(1 for exited in self._exits.values() if not exited.done())
+
     async def start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         events_r, events_w = os.pipe()
         try:
             self._process = await asyncio.create_subprocess_exec(
-                *runner_command("--request-fd", str(theirs.fileno()), "--events-fd", str(events_w)),
+                *runner_command(
+                    "--request-fd", str(theirs.fileno()), "--events-fd", str(events_w),
+                    python=self._python,
+                ),
                 pass_fds=(theirs.fileno(), events_w),
                 stdin=asyncio.subprocess.DEVNULL,
-            )
+                env=runner_environment(self._python),
+            )  # fmt: skip
         except BaseException:
             ours.close()
             os.close(events_r)
@@ -230,8 +252,9 @@ class ForkServer:
 class WarmPool:
     """Fresh interpreters started ahead of need, for systems without a fork server."""
 
-    def __init__(self, size: int = WARM_RUNNERS) -> None:
+    def __init__(self, size: int = WARM_RUNNERS, python: str | None = None) -> None:
         self._size = size
+        self._python = python
         self._idle: list[Child] = []
         self._starting: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -269,11 +292,15 @@ class WarmPool:
         control_r, control_w = os.pipe()
         try:
             process = await asyncio.create_subprocess_exec(
-                *runner_command("--messages-fd", str(messages_w), "--control-fd", str(control_r)),
+                *runner_command(
+                    "--messages-fd", str(messages_w), "--control-fd", str(control_r),
+                    python=self._python,
+                ),
                 pass_fds=(messages_w, control_r),
                 stdin=asyncio.subprocess.DEVNULL,
                 start_new_session=True,
-            )
+                env=runner_environment(self._python),
+            )  # fmt: skip
         except BaseException:
             os.close(messages_r)
             os.close(control_w)

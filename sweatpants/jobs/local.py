@@ -13,6 +13,9 @@ talk to the daemon over their own pipes. For those jobs the daemon learns the en
 pidfd (Linux; elsewhere, from the end of the job's stream) and how it ended from the runner's
 last frame (`protocol`): done, error, or nothing at all, in which case the job resumes from
 its checkpoint. The next job gets a new fork server.
+
+A job of a module with an environment of its own starts from that environment's warm
+starter instead (`envstarters`): the same fork server, on the environment's interpreter.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sweatpants.jobs import protocol
+from sweatpants.jobs import envdir, protocol
 from sweatpants.jobs.children import (
     Child,
     ChildLost,
@@ -36,6 +39,7 @@ from sweatpants.jobs.children import (
     WarmPool,
     fork_available,
 )
+from sweatpants.jobs.envstarters import EnvStarters
 from sweatpants.jobs.executor import Exit, signal_name
 from sweatpants.jobs.protocol import JobSpec
 
@@ -44,6 +48,7 @@ log = logging.getLogger(__name__)
 READ_LIMIT = 1024 * 1024
 FORK_ATTEMPTS = 2  # fork servers tried for one job before it gets a fresh interpreter instead
 STREAM_IDLE_SECONDS = 30.0  # an orphaned job's stream: how long silence is waited for its end
+ENV_STARTER_IDLE_SECONDS = 600.0  # SWEATPANTS_ENV_STARTER_IDLE_SECONDS sets it for a daemon
 LAST_WORDS = (protocol.DONE, protocol.ERROR)
 
 
@@ -182,11 +187,17 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, use_fork_server: bool | None = None) -> None:
+    def __init__(
+        self,
+        use_fork_server: bool | None = None,
+        *,
+        env_idle_seconds: float = ENV_STARTER_IDLE_SECONDS,
+    ) -> None:
         self._use_fork = fork_available() if use_fork_server is None else use_fork_server
         self._fork_server: ForkServer | None = None
         self._fork_server_lock = asyncio.Lock()
         self._pool = WarmPool()
+        self.env_starters = EnvStarters(env_idle_seconds, use_fork=self._use_fork)
 
     @property
     def fork_server_pid(self) -> int | None:
@@ -234,7 +245,10 @@ class LocalExecutor:
         return await self._pool.start_child()
 
     async def launch(self, spec: JobSpec) -> LocalRun:
-        child = await self._start_child()
+        if envdir.is_environment(spec.deps_path):  # the module's own packages
+            child = await self.env_starters.start_child(str(spec.deps_path))
+        else:
+            child = await self._start_child()
         child.control.write(json.dumps(spec.to_dict()).encode() + b"\n")
         return LocalRun(child)
 
@@ -242,3 +256,4 @@ class LocalExecutor:
         if self._fork_server is not None:
             await self._fork_server.close()
         await self._pool.close()
+        await self.env_starters.close()

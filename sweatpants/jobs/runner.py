@@ -28,7 +28,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, BinaryIO, NoReturn
 
-from sweatpants.jobs import forkserver, protocol, shadowing
+from sweatpants.jobs import envdir, forkserver, protocol, shadowing
 from sweatpants.sdk import encode, runtime
 from sweatpants.sdk.module import Module
 
@@ -257,8 +257,8 @@ def load_module_class(spec: protocol.JobSpec) -> type[Module]:
     path = module_dir / spec.entrypoint
     if not path.is_file():
         raise FileNotFoundError(f"module {spec.module_id!r}: entrypoint {path} does not exist")
-    if spec.deps_path:
-        sys.path.insert(0, spec.deps_path)
+    if spec.deps_path and not envdir.is_environment(spec.deps_path):
+        sys.path.insert(0, spec.deps_path)  # a requirements folder (the standalone app)
     sys.path.insert(0, str(module_dir))
     name = "sweatpants_module_" + "".join(c if c.isalnum() else "_" for c in spec.module_id)
     import_spec = importlib.util.spec_from_file_location(name, path)
@@ -297,7 +297,8 @@ async def _run_module(spec: protocol.JobSpec, context: RunnerContext, channel: C
 
     flusher = asyncio.create_task(flush_regularly())
     try:
-        if spec.deps_path:  # requirements this process cannot honour: say so in the job's log
+        if spec.deps_path and not envdir.is_environment(spec.deps_path):
+            # A requirements folder, not an environment: say what this process cannot honour.
             for warning in shadowing.shadowed(spec.deps_path):
                 context.log_now(warning, "WARNING")
         instance = _instantiate(load_module_class(spec), context)
@@ -323,6 +324,8 @@ def child_main(spec_data: dict[str, Any], out_fd: int, control: BinaryIO) -> NoR
     with contextlib.suppress(OSError, AttributeError):
         os.nice(JOB_NICENESS)  # jobs are background work: the API and dashboard stay snappy
     spec = protocol.JobSpec(**spec_data)
+    if envdir.is_environment(spec.deps_path):
+        envdir.hold(str(spec.deps_path))  # its environment stays while this job runs
     channel = Channel(out_fd)
     context = RunnerContext(spec.job_id, channel)
     threading.Thread(target=_watch_control, args=(control, context), daemon=True).start()

@@ -2,8 +2,10 @@
 
 An install never leaves a half module in place and never loses the one it replaces: the
 folder is copied to `<modules>/.tmp-<id>-<random>`, its manifest checked again, its
-requirements installed, and only then the old folder is renamed aside and the new one
-renamed into `<modules>/<id>`. Any failure before the rename leaves the old install as it was.
+environment built (or reused: `sweatpants.modules.envs`), and only then the old folder is
+renamed aside and the new one renamed into `<modules>/<id>`. Any failure before the rename
+leaves the old install, and the environment it runs on, as they were. `on_line` receives the
+resolver's and installer's output as it comes (the install log).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sweatpants.errors import InvalidInput
 from sweatpants.modules import git, requirements
 from sweatpants.modules.ids import check_module_id, resolve_inside, subpath_problem
 from sweatpants.modules.manifest import MANIFEST_NAME, Manifest
+from sweatpants.modules.process import OutputLine
 from sweatpants.modules.registry import InstalledModule, ModuleRegistry
 from sweatpants.modules.sources import folder_hash, is_ignored, write_source
 
@@ -35,6 +38,7 @@ def install_from_folder(
     *,
     source: dict[str, Any] | None = None,
     field: str = "source_path",
+    on_line: OutputLine | None = None,
 ) -> InstalledModule:
     """Copy the module folder `source_path` into the modules directory under its id.
 
@@ -76,15 +80,14 @@ def install_from_folder(
                     field="id",
                 )
             write_source(staging, record)
-            deps = requirements.ensure_requirements(
-                root, manifest.id, staging, timeout=registry.pip_timeout
-            )
+            deps = registry.ensure_requirements(staged, staging, on_line=on_line)
             _swap_into_place(registry, staging, manifest.id)
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
         requirements.prune(root, manifest.id, deps)
         registry.invalidate()
+        registry.collect_environments()
         return registry.get(manifest.id)
 
 
@@ -94,6 +97,7 @@ def install_from_git(
     module_name: str | None = None,
     *,
     branch: str | None = None,
+    on_line: OutputLine | None = None,
 ) -> InstalledModule:
     """Shallow-clone `repo_url` and install its root, or its `module_name` subfolder.
 
@@ -115,7 +119,9 @@ def install_from_git(
         }
         if branch is not None:
             record["branch"] = branch
-        return install_from_folder(registry, folder, source=record, field="module_name")
+        return install_from_folder(
+            registry, folder, source=record, field="module_name", on_line=on_line
+        )
 
 
 def uninstall(registry: ModuleRegistry, module_id: str) -> dict[str, Any]:
@@ -128,6 +134,7 @@ def uninstall(registry: ModuleRegistry, module_id: str) -> dict[str, Any]:
         registry.invalidate()
         _remove(trash)
         requirements.prune(registry.root, module_id, None)
+        registry.collect_environments()
     return {"id": module_id, "uninstalled": True}
 
 

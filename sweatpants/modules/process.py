@@ -6,10 +6,12 @@ ssh and remote helpers, pip's build backends), not only the program itself.
 
 from __future__ import annotations
 
+import collections
 import os
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,3 +84,63 @@ def _kill(process: subprocess.Popen[str]) -> None:
         except OSError:
             pass
     process.kill()
+
+
+OutputLine = Callable[[str], None]
+"""Called with each line a helper program prints (stdout and stderr merged), as it comes."""
+
+
+def stream(
+    args: Sequence[str],
+    *,
+    timeout: float,
+    on_line: OutputLine | None = None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    what: str = "command",
+    keep: int = 200,
+) -> Finished:
+    """Like `run`, but each line of output goes to `on_line` as soon as it is printed; the
+    result's `stdout` holds the last `keep` lines (stderr merged into it)."""
+    try:
+        process = subprocess.Popen(
+            list(args),
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            start_new_session=os.name == "posix",
+        )
+    except OSError as exc:
+        raise Unavailable(f"{what} could not start: {args[0]}: {exc.strerror or exc}") from None
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        _kill(process)
+
+    timer = threading.Timer(timeout, expire)
+    timer.daemon = True
+    timer.start()
+    tail: collections.deque[str] = collections.deque(maxlen=keep)
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:  # ends when the program (and its children) close it
+            line = line.rstrip("\r\n")
+            tail.append(line)
+            if on_line is not None and line.strip():
+                on_line(line)
+        process.wait(timeout=10)
+    except BaseException:
+        _kill(process)
+        process.wait(timeout=10)
+        raise
+    finally:
+        timer.cancel()
+    if expired.is_set():
+        raise Unavailable(f"{what} took longer than {timeout:g} s and was stopped")
+    return Finished(tuple(args), process.returncode, "\n".join(tail), "")

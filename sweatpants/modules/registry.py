@@ -7,6 +7,11 @@ picked up on the next read without a restart; a folder still being filled in, or
 broken module.json, is watched until it becomes valid. `reload()` rescans everything (for
 edits inside a module folder) and installs requirements that are missing.
 
+A module with a requirements.txt runs on a virtual environment of its own
+(`sweatpants.modules.envs`, shared by modules with the same requirements); in the standalone
+app, which has no Python package folder to give an environment, its requirements go to a
+folder first on the job's `sys.path` instead (`sweatpants.modules.requirements`).
+
 Installs, uninstalls and reloads are serialised by `install_lock`; scans by a second lock.
 """
 
@@ -25,9 +30,11 @@ from typing import Any
 
 from sweatpants.config import Settings
 from sweatpants.errors import NotFound, SweatpantsError
-from sweatpants.modules import requirements
+from sweatpants.frozen import is_frozen
+from sweatpants.modules import envs, requirements
 from sweatpants.modules.ids import check_module_id
 from sweatpants.modules.manifest import MANIFEST_NAME, Manifest
+from sweatpants.modules.process import OutputLine
 from sweatpants.modules.sources import read_source, source_location
 
 log = logging.getLogger(__name__)
@@ -44,9 +51,10 @@ _RECHECK_SECONDS = 1.0
 class InstalledModule:
     """A module as installed: its manifest, folder, entrypoint, dependencies and source.
 
-    `deps_path` is the folder holding its requirements (prepend it to `sys.path` in the job
-    process); None when it has no requirements.txt or they are not installed yet, in which
-    case `requirements_pending` is True and `reload()` installs them.
+    `deps_path` is its virtual environment (`<data>/envs/<key>`: its jobs run on that
+    environment's Python), or in the standalone app the folder holding its requirements;
+    None when it has no requirements.txt or they are not installed yet, in which case
+    `requirements_pending` is True and `reload()` installs them.
     """
 
     manifest: Manifest
@@ -128,6 +136,7 @@ class ModuleRegistry:
         self.git_timeout = git_timeout
         self.pip_timeout = pip_timeout
         self.install_lock = threading.RLock()
+        self.envs = envs.Environments(settings.data_dir / envs.ENVS_DIR_NAME, timeout=pip_timeout)
         self._scan_lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
         self._generation = 0
@@ -184,9 +193,7 @@ class ModuleRegistry:
                 if not module.requirements_pending:
                     continue
                 try:
-                    requirements.ensure_requirements(
-                        self.root, module.id, module.path, timeout=self.pip_timeout
-                    )
+                    self.ensure_requirements(module.manifest, module.path)
                 except SweatpantsError as exc:
                     errors.append({"path": str(module.path), "id": module.id, "error": exc.detail})
             self.invalidate()
@@ -194,6 +201,51 @@ class ModuleRegistry:
             self._prune_deps(snapshot)
             self._generation += 1
             return ReloadReport([snapshot.modules[key] for key in sorted(snapshot.modules)], errors)
+
+    # ----- requirements
+
+    def environment_request(self, manifest: Manifest, folder: Path) -> envs.EnvRequest | None:
+        """What the module in `folder` needs built; None without requirements."""
+        text = requirements.requirements_text(folder)
+        if text is None:
+            return None
+        return envs.EnvRequest(manifest.id, folder, text, manifest.capabilities)
+
+    def expected_deps_path(self, manifest: Manifest, folder: Path) -> Path | None:
+        """Where the module's environment is (built or not); None without requirements."""
+        if is_frozen():
+            return requirements.expected_deps_path(self.root, manifest.id, folder)
+        request = self.environment_request(manifest, folder)
+        return self.envs.path(request.key) if request is not None else None
+
+    def ensure_requirements(
+        self,
+        manifest: Manifest,
+        folder: Path,
+        *,
+        on_line: OutputLine | None = None,
+        rebuild: bool = False,
+    ) -> Path | None:
+        """Build (or reuse) the environment of the module in `folder`; None without
+        requirements. A failing resolver or installer raises `InvalidInput` with its output."""
+        if is_frozen():
+            return requirements.ensure_requirements(
+                self.root, manifest.id, folder, timeout=self.pip_timeout
+            )
+        request = self.environment_request(manifest, folder)
+        if request is None:
+            return None
+        return self.envs.ensure(request, on_line=on_line, rebuild=rebuild)
+
+    def collect_environments(self) -> builtins.list[str]:
+        """Remove the environments no installed module needs (and no job runs on)."""
+        with self.install_lock:
+            keep = set()
+            for module in self._current().modules.values():
+                expected = self.expected_deps_path(module.manifest, module.path)
+                if expected is not None:
+                    keep.add(expected.name)
+            return self.envs.collect(keep)
 
     # ----- scanning
 
@@ -276,8 +328,10 @@ class ModuleRegistry:
 
     def _load(self, folder: Path) -> InstalledModule:
         manifest = Manifest.load(folder)
-        expected = requirements.expected_deps_path(self.root, manifest.id, folder)
-        ready = expected is not None and requirements.is_installed(expected)
+        expected = self.expected_deps_path(manifest, folder)
+        ready = expected is not None and (
+            requirements.is_installed(expected) if is_frozen() else envs.is_ready(expected)
+        )
         return InstalledModule(
             manifest=manifest,
             path=folder,
@@ -290,6 +344,8 @@ class ModuleRegistry:
     # ----- housekeeping
 
     def _prune_deps(self, snapshot: _Snapshot) -> None:
+        if not is_frozen():
+            self.collect_environments()
         deps = self.root / requirements.DEPS_DIR_NAME
         if not deps.is_dir():
             return
