@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from sweatpants.api.errors import install_error_handlers
 from sweatpants.api.openapi import COMMON_ERRORS, SweatpantsAPI, errors
 from sweatpants.api.routes import (
+    activity,
     docs,
     events,
     jobs,
@@ -55,6 +56,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (status, modules, module_settings, jobs, logs, results, events, proxy, ui, docs):
         app.include_router(module.router)
+    app.include_router(activity.router)  # the charts' numbers: a job's timeline, jobs per day
     ui.mount_ui(app)
     docs.mount_docs_assets(app)
     app.add_middleware(SecurityMiddleware, settings=settings)

@@ -394,3 +394,54 @@ class Status(OpenModel):
     database: DatabaseState | None = Field(
         default=None, description="the database file's size and the space deleting gave back"
     )
+
+
+# ----- charts
+
+
+class Timeline(ApiModel):
+    """`GET /jobs/{id}/timeline`: the job's life cut into buckets, a column per series with a
+    value per bucket (columns, not rows: what a chart takes)."""
+
+    id: str
+    status: JobStatus
+    start: str = Field(description="the first bucket's start (ISO 8601)")
+    end: str = Field(description="the job's end, or now while it is not over")
+    bucket_seconds: int = Field(description="each bucket's width, a whole number of seconds")
+    time: list[int] = Field(description="each bucket's start, in epoch seconds")
+    results: list[int] = Field(description="results stored with a time in each bucket")
+    logs: list[int] = Field(description="log lines stored with a time in each bucket")
+    results_per_second: list[float]
+    logs_per_second: list[float]
+    progress_done: list[float | None] = Field(
+        description="the progress reported last by each bucket's end; null before the first"
+    )
+    progress_total: list[float | None]
+
+
+class DayOfJobs(TypedDict):
+    """Jobs created on one local day, by status."""
+
+    date: str
+    pending: int
+    running: int
+    completed: int
+    failed: int
+    stopped: int
+
+
+class BusyModule(ApiModel):
+    module_id: str
+    jobs: int = Field(description="jobs created in the period")
+    failed: int
+    results: int
+    run_seconds: float = Field(description="seconds its jobs ran (so far, for running ones)")
+
+
+class JobStats(ApiModel):
+    """`GET /stats/jobs`: jobs per day by status, and the busiest modules, over `days`."""
+
+    days: int
+    since: str = Field(description="local midnight of the first day (ISO 8601)")
+    per_day: list[DayOfJobs] = Field(description="every day of the period, oldest first")
+    modules: list[BusyModule] = Field(description="the 10 modules with the most jobs")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 from sweatpants.errors import Ambiguous, NotFound
@@ -19,6 +20,8 @@ from sweatpants.store import Store
 from sweatpants.store import jobs as job_sql
 from sweatpants.store import logs as log_sql
 from sweatpants.store import results as result_sql
+from sweatpants.store import stats as stats_sql
+from sweatpants.store import timeline as timeline_sql
 
 MIN_PREFIX = 8  # the shortest id prefix that may name a job
 EXPORT_CHUNK = 2000  # results per query of an export
@@ -92,6 +95,51 @@ class JobReads:
         found = await self._store.read(lambda c: job_sql.state(c, job_id))
         return (JobStatus(found[0]), found[1]) if found is not None else None
 
+    async def timeline(self, job: Job, buckets: int, now: float) -> dict[str, Any]:
+        """Results and log lines per bucket of the job's life (from its start, or creation if
+        it never started, to its end, or `now` while it is not over), the rates they make and
+        the progress at each bucket's end (the last sampled so far; None before the first)."""
+        start = job.started_at if job.started_at is not None else job.created_at
+        end = job.completed_at if job.completed_at is not None else max(now, start)
+        cut = timeline_sql.plan(start, end, buckets)
+        found = await self._store.read(lambda c: timeline_sql.buckets(c, job.id, cut))
+        return timeline_answer(job, cut, found, start, end)
+
+    async def job_stats(self, days: int, now: float, top: int = 10) -> dict[str, Any]:
+        """Jobs created in the last `days` local days (today included): per day and status,
+        and the `top` modules with the most of them."""
+        first = datetime.fromtimestamp(now).date() - timedelta(days=days - 1)
+        since = datetime.combine(first, datetime.min.time()).timestamp()  # local midnight
+
+        def read(conn: Any) -> tuple[list[stats_sql.DayCount], list[stats_sql.ModuleCount]]:
+            return (
+                stats_sql.per_day(conn, since),
+                stats_sql.busiest_modules(conn, since, now, top),
+            )
+
+        counted, modules = await self._store.read(read)
+        days_seen: dict[str, dict[str, int]] = {
+            (first + timedelta(days=n)).isoformat(): {s.value: 0 for s in JobStatus}
+            for n in range(days)
+        }
+        for day, status, jobs in counted:
+            days_seen.setdefault(day, {s.value: 0 for s in JobStatus})[status] = jobs
+        return {
+            "days": days,
+            "since": iso(since),
+            "per_day": [{"date": day, **counts} for day, counts in days_seen.items()],
+            "modules": [
+                {
+                    "module_id": m[0],
+                    "jobs": m[1],
+                    "failed": m[2],
+                    "results": m[3],
+                    "run_seconds": round(m[4], 3),
+                }
+                for m in modules
+            ],
+        }
+
     async def log_tail(
         self, job_id: str, limit: int, level: str | None, page: int | None = None
     ) -> list[dict[str, Any]]:
@@ -139,3 +187,47 @@ class JobReads:
 
     def export_csv(self, job_id: str) -> Iterator[bytes]:
         return export.csv_lines(lambda: self.result_chunks(job_id))
+
+
+def timeline_answer(
+    job: Job, cut: timeline_sql.Plan, found: list[timeline_sql.Bucket], start: float, end: float
+) -> dict[str, Any]:
+    """`GET /jobs/{id}/timeline`'s answer: one column per series, a value per bucket."""
+    by_index = {row[0]: row for row in found}
+    times: list[int] = []
+    results: list[int] = []
+    logs: list[int] = []
+    results_rate: list[float] = []
+    logs_rate: list[float] = []
+    done: list[float | None] = []
+    total: list[float | None] = []
+    progress: tuple[float | None, float | None] = (None, None)
+    for index in range(cut.count):
+        begin = cut.start + index * cut.width
+        row = by_index.get(index)
+        counted = (row[1], row[2]) if row is not None else (0, 0)
+        if row is not None and row[3] is not None:
+            progress = (row[3], row[4])
+        # The first and last buckets may be partly outside the job's life: rate over the rest.
+        seconds = max(1.0, min(begin + cut.width, end) - max(float(begin), start))
+        times.append(begin)
+        results.append(counted[0])
+        logs.append(counted[1])
+        results_rate.append(round(counted[0] / seconds, 3))
+        logs_rate.append(round(counted[1] / seconds, 3))
+        done.append(progress[0])
+        total.append(progress[1])
+    return {
+        "id": job.id,
+        "status": job.status.value,
+        "start": iso(cut.start),
+        "end": iso(end),
+        "bucket_seconds": cut.width,
+        "time": times,
+        "results": results,
+        "logs": logs,
+        "results_per_second": results_rate,
+        "logs_per_second": logs_rate,
+        "progress_done": done,
+        "progress_total": total,
+    }

@@ -9,8 +9,11 @@ transaction, so whoever publishes the change never reads the row again.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
+
+from sweatpants.store import timeline
 
 
 class JobRecord(NamedTuple):
@@ -192,6 +195,7 @@ def finish(
 def prepare_resume(conn: sqlite3.Connection, job_id: str) -> int:
     """Put an interrupted job back in the queue, dropping results newer than its checkpoint;
     returns how many were dropped."""
+    timeline.forget_results(conn, job_id, checkpoint_seq(conn, job_id))
     dropped = conn.execute(
         "DELETE FROM results WHERE job_id = ? "
         "AND seq > (SELECT checkpoint_seq FROM jobs WHERE id = ?)",
@@ -216,6 +220,12 @@ def save_progress(conn: sqlite3.Connection, job_id: str, done: float, total: flo
     conn.execute(
         "UPDATE jobs SET progress_done = ?, progress_total = ? WHERE id = ?", (done, total, job_id)
     )
+    timeline.sample_progress(conn, job_id, time.time(), done, total)
+
+
+def checkpoint_seq(conn: sqlite3.Connection, job_id: str) -> int:
+    found = conn.execute("SELECT checkpoint_seq FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return int(found[0]) if found is not None else 0
 
 
 def add_counts(conn: sqlite3.Connection, job_id: str, *, results: int, logs: int) -> None:

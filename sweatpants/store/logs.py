@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+from sweatpants.store import timeline
+
 LogRow = tuple[float, str, str]  # what is written: (timestamp, level, message)
 LogLine = tuple[int, float, str, str]  # what is read: (id, timestamp, level, message)
 SQLITE_MAX_INT = 2**63 - 1  # the largest integer SQLite takes as a parameter
@@ -20,6 +22,7 @@ def append(conn: sqlite3.Connection, job_id: str, rows: Sequence[LogRow]) -> Non
         "INSERT INTO logs (job_id, ts, level, message) VALUES (?, ?, ?, ?)",
         [(job_id, ts, level, message) for ts, level, message in rows],
     )
+    timeline.count(conn, job_id, "logs", [row[0] for row in rows])
 
 
 def _lines(conn: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> list[LogLine]:

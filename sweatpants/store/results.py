@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+from sweatpants.store import timeline
+
 ResultRow = tuple[int, float, str]  # (seq, timestamp, JSON text), written and read alike
 
 
@@ -18,6 +20,7 @@ def append(conn: sqlite3.Connection, job_id: str, rows: Sequence[ResultRow]) -> 
         "INSERT INTO results (job_id, seq, ts, data) VALUES (?, ?, ?, ?)",
         [(job_id, seq, ts, data) for seq, ts, data in rows],
     )
+    timeline.count(conn, job_id, "results", [row[1] for row in rows])
 
 
 def after(conn: sqlite3.Connection, job_id: str, after_seq: int, limit: int) -> list[ResultRow]:

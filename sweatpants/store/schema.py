@@ -184,6 +184,50 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX deliveries_by_job ON deliveries (job_id, created_at);
     CREATE INDEX deliveries_by_created ON deliveries (created_at);
     """,
+    # 6: job activity (issue 16, see store/timeline.py): per job and slot of time (a second,
+    # a minute, an hour: `span`), the results and log lines stored with a timestamp in it and
+    # the last progress reported in it, so `GET /jobs/{id}/timeline` reads a few hundred
+    # small rows instead of every result. Filled from the rows already stored; progress
+    # history was never kept before, so an older job gets its last progress as one sample.
+    """
+    CREATE TABLE job_activity (
+        job_id         TEXT NOT NULL,
+        span           INTEGER NOT NULL,
+        slot           INTEGER NOT NULL,
+        results        INTEGER NOT NULL DEFAULT 0,
+        logs           INTEGER NOT NULL DEFAULT 0,
+        progress_done  REAL,
+        progress_total REAL,
+        PRIMARY KEY (job_id, span, slot)
+    ) WITHOUT ROWID;
+    INSERT INTO job_activity (job_id, span, slot, results)
+        SELECT job_id, 1, CAST(ts AS INTEGER) AS second, count(*) FROM results
+        GROUP BY job_id, second;
+    INSERT INTO job_activity (job_id, span, slot, logs)
+        SELECT job_id, 1, CAST(ts AS INTEGER) AS second, count(*) FROM logs WHERE true
+        GROUP BY job_id, second
+        ON CONFLICT (job_id, span, slot) DO UPDATE SET logs = excluded.logs;
+    INSERT INTO job_activity (job_id, span, slot, progress_done, progress_total)
+        SELECT id, 1, CAST(COALESCE(completed_at, started_at, created_at) AS INTEGER),
+               progress_done, progress_total
+        FROM jobs WHERE progress_done IS NOT NULL
+        ON CONFLICT (job_id, span, slot) DO UPDATE SET
+            progress_done = excluded.progress_done, progress_total = excluded.progress_total;
+    INSERT INTO job_activity (job_id, span, slot, results, logs, progress_done, progress_total)
+        SELECT job_id, 60, minute, r, l, d, t FROM (
+            SELECT job_id, slot / 60 * 60 AS minute, sum(results) AS r, sum(logs) AS l,
+                   progress_done AS d, progress_total AS t,
+                   max(CASE WHEN progress_done IS NOT NULL THEN slot END)
+            FROM job_activity WHERE span = 1 GROUP BY job_id, minute
+        ) WHERE true;
+    INSERT INTO job_activity (job_id, span, slot, results, logs, progress_done, progress_total)
+        SELECT job_id, 3600, hour, r, l, d, t FROM (
+            SELECT job_id, slot / 3600 * 3600 AS hour, sum(results) AS r, sum(logs) AS l,
+                   progress_done AS d, progress_total AS t,
+                   max(CASE WHEN progress_done IS NOT NULL THEN slot END)
+            FROM job_activity WHERE span = 60 GROUP BY job_id, hour
+        ) WHERE true;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
