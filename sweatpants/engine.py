@@ -50,10 +50,22 @@ def make_ray_executor(settings: Settings) -> Executor:
     return RayExecutor(settings)
 
 
+def make_local_executor(settings: Settings) -> Executor:
+    """This machine's executor on the job transport of SWEATPANTS_JOB_TRANSPORT."""
+    if settings.job_transport == "pipes":
+        from sweatpants.jobs.pipes import PipesExecutor
+
+        return PipesExecutor()
+    return LocalExecutor()
+
+
 def make_executors(settings: Settings) -> Executors:
     """`local` and `ray` by name, the default from SWEATPANTS_EXECUTOR (see docs/scale-out.md)."""
     return Executors(
-        {"local": LocalExecutor, "ray": lambda: make_ray_executor(settings)},
+        {
+            "local": lambda: make_local_executor(settings),
+            "ray": lambda: make_ray_executor(settings),
+        },
         default=settings.executor,
     )
 

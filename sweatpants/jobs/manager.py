@@ -37,8 +37,14 @@ from sweatpants.jobs.active import ActiveJob
 from sweatpants.jobs.executor import Exit, LaunchError, RunHandle
 from sweatpants.jobs.executors import Executors
 from sweatpants.jobs.masking import PlainSecrets
-from sweatpants.jobs.models import Job, JobStatus, human_duration, iso, parse_duration
+from sweatpants.jobs.models import Job, JobStatus, JobTrigger, human_duration, iso, parse_duration
 from sweatpants.jobs.queries import JobReads
+from sweatpants.jobs.retries import (
+    DEFAULT_RETRY_DELAY,
+    MAX_RETRY_DELAY_SECONDS,
+    check_retries,
+    retry_backoff,
+)
 from sweatpants.jobs.space_watch import Endings, SpaceWatch, disk_full_error
 from sweatpants.secrets import SecretBox
 from sweatpants.store import Store
@@ -52,6 +58,7 @@ MAX_WRITES_IN_FLIGHT = 4
 PROGRESS_EVENT_SECONDS = 0.5
 KILL_AFTER_TERM_SECONDS = 3.0
 MAX_LOST_RUNNER_RESUMES = 3  # per job and daemon run: a runner whose machine went away
+RETRY_CHECK_SECONDS = 1.0  # a retry's wait is checked against the wall clock this often
 DRAIN_IDLE_SECONDS = 5.0  # after the process ends, how long a silent output pipe is waited for
 
 
@@ -101,6 +108,9 @@ class JobManager:
         self._plain_secrets = PlainSecrets(modules)  # rows from before secrets were sealed
         self._endings = Endings(store, self.reads)
         self._interrupted: dict[str, str] = {}  # id → module: left `running`, not yet requeued
+        # Failed attempts waiting for their retry_at (id → module), and the tasks that wait.
+        self._retrying: dict[str, str] = {}
+        self._retry_tasks: set[asyncio.Task[None]] = set()
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -111,7 +121,12 @@ class JobManager:
         self._interrupted = {record.id: record.module_id for record in interrupted}
         await self._resume_interrupted()
         pending = await self._store.read(lambda c: job_sql.with_status(c, ["pending"]))
-        self._queue.update((record.id, record.module_id) for record in pending)
+        now = time.time()
+        for record in pending:
+            if record.retry_at is not None and record.retry_at > now:
+                self._wait_for_retry(record.id, record.module_id, record.retry_at)
+            else:
+                self._queue[record.id] = record.module_id
         self._accepting = True
         self._space_watch.start()
         self._schedule()
@@ -135,6 +150,8 @@ class JobManager:
         self._accepting = False
         self._shutting_down = True
         self._space_watch.stop()
+        for waiting in list(self._retry_tasks):
+            waiting.cancel()  # the rows stay `pending` with their retry_at: start() waits again
         for active in list(self._active.values()):
             if active.handle is not None:
                 active.handle.cancel()
@@ -217,7 +234,20 @@ class JobManager:
 
     def active_module_ids(self) -> set[str]:
         """Modules with a job pending or running (they must not be uninstalled)."""
-        return {a.module_id for a in self._active.values()} | set(self._queue.values())
+        return (
+            {a.module_id for a in self._active.values()}
+            | set(self._queue.values())
+            | set(self._retrying.values())
+        )
+
+    def is_active(self, job_id: str) -> bool:
+        """Whether the job is queued, waiting for a retry, or holds a slot (from memory)."""
+        return (
+            job_id in self._active
+            or job_id in self._queue
+            or job_id in self._retrying
+            or job_id in self._interrupted
+        )
 
     # ---- commands --------------------------------------------------------------------------
 
@@ -228,10 +258,18 @@ class JobManager:
         settings: dict[str, Any] | None,
         max_duration: str | None,
         executor: str | None = None,
+        *,
+        retries: int = 0,
+        retry_delay: str | None = None,
+        schedule_id: str | None = None,
+        trigger: JobTrigger = JobTrigger.MANUAL,
     ) -> Job:
-        """Validate and queue a new job; returns it as stored (`pending`)."""
+        """Validate and queue a new job; returns it as stored (`pending`). A failed attempt
+        is tried again up to `retries` times, `retry_delay` (default 30s) after the first
+        failure, doubled each attempt up to an hour."""
         if not self._accepting:
             raise Unavailable("the daemon is shutting down and takes no new jobs")
+        check_retries(retries, retry_delay)
         installed = self._modules.get(module_id)
         executor_name = self._executors.check(executor)
         # A cluster installs requirements itself (Ray's runtime_env); only local jobs need them here.
@@ -257,6 +295,10 @@ class JobManager:
             "max_seconds": max_seconds,
             "created_at": time.time(),
             "executor": executor_name,
+            "schedule_id": schedule_id,
+            "trigger": trigger.value,
+            "max_attempts": 1 + retries,
+            "retry_delay": (retry_delay or DEFAULT_RETRY_DELAY) if retries else None,
         }
         state = self._space.measure()
         if state.low:
@@ -284,10 +326,11 @@ class JobManager:
                 )
                 self._begin_stop(active)
             return {"id": full, "status": "stopping"}
-        if full in self._queue or full in self._interrupted:
+        if full in self._queue or full in self._interrupted or full in self._retrying:
             previous = JobStatus.RUNNING if full in self._interrupted else JobStatus.PENDING
             self._queue.pop(full, None)
             self._interrupted.pop(full, None)
+            self._retrying.pop(full, None)  # its waiting task finds it gone
             await self._finish_row(full, JobStatus.STOPPED, previous, error=None)
             return {"id": full, "status": JobStatus.STOPPED.value}
         job = await self.get(full)
@@ -398,6 +441,10 @@ class JobManager:
         )
         self._move_count(JobStatus.PENDING, JobStatus.RUNNING)
         self._publish(Job.from_record(record) if record is not None else None)
+        if job.max_attempts > 1:  # the log shows where each attempt began
+            await self._system_log(
+                active.id, "INFO", f"attempt {job.attempt} of {job.max_attempts} began"
+            )
         if deadline is not None:
             loop = asyncio.get_running_loop()
             active.timers.append(
@@ -539,9 +586,58 @@ class JobManager:
             error = exit_info.describe() + " before the module finished"
             await self._system_log(active.id, "ERROR", error)
         previous = JobStatus.RUNNING if active.handle is not None else JobStatus.PENDING
+        retryable = status is JobStatus.FAILED and not active.out_of_space
+        if retryable and await self._retry(active.id, previous, error or "it failed"):
+            return
         await self._finish_row(
             active.id, status, previous, error=error, traceback=traceback, exit_code=exit_info.code
         )
+
+    async def _retry(self, job_id: str, previous: JobStatus, error: str) -> bool:
+        """A failed attempt of a job that has retries left goes back to `pending` as its
+        next attempt, from its last checkpoint, after its backoff; False when none is left."""
+        job = await self.reads.job(job_id)
+        if job is None or job.attempt >= job.max_attempts:
+            return False
+        delay = retry_backoff(job.retry_delay, job.attempt)
+        retry_at = time.time() + delay
+
+        def write(conn: Any) -> job_sql.JobRecord | None:
+            dropped = job_sql.prepare_retry(conn, job_id, retry_at=retry_at)
+            message = (
+                f"[sweatpants] attempt {job.attempt} of {job.max_attempts} failed: {error}; "
+                f"attempt {job.attempt + 1} starts in {delay:g}s, from its last checkpoint"
+                + (f" (dropping {dropped} results recorded after it)" if dropped else "")
+            )
+            log_sql.append(conn, job_id, [(time.time(), "WARNING", message)])
+            job_sql.add_counts(conn, job_id, results=0, logs=1)
+            return job_sql.get(conn, job_id)
+
+        record = await self._store.write(write, jobs=[job_id], essential=True)
+        self._move_count(previous, JobStatus.PENDING)
+        self._wait_for_retry(job_id, job.module_id, retry_at)
+        self._publish(Job.from_record(record) if record is not None else None)
+        return True
+
+    def _wait_for_retry(self, job_id: str, module_id: str, retry_at: float) -> None:
+        self._retrying[job_id] = module_id
+        task = asyncio.get_running_loop().create_task(self._retry_when_due(job_id, retry_at))
+        self._retry_tasks.add(task)
+        task.add_done_callback(self._retry_tasks.discard)
+
+    async def _retry_when_due(self, job_id: str, retry_at: float) -> None:
+        """Queue the job once the wall clock reaches `retry_at` (checked every second, so a
+        machine that slept does not add its sleep to the wait), unless it was stopped."""
+        limit = time.monotonic() + MAX_RETRY_DELAY_SECONDS * 2 + 60
+        while time.time() < retry_at and time.monotonic() < limit:
+            await asyncio.sleep(min(RETRY_CHECK_SECONDS, max(0.0, retry_at - time.time())))
+        while job_id in self._active and time.monotonic() < limit:  # its last attempt ends
+            await asyncio.sleep(0.05)
+        module_id = self._retrying.pop(job_id, None)
+        if module_id is None:  # stopped while it waited
+            return
+        self._queue[job_id] = module_id
+        self._schedule()
 
     async def _resume_lost(self, active: ActiveJob, reason: str) -> None:
         """Put a job whose runner was lost back in the queue, from its last checkpoint."""

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from sweatpants.errors import Conflict, NotFound
 from sweatpants.jobs.manager import JobManager
-from sweatpants.jobs.models import Job
+from sweatpants.jobs.models import Job, JobTrigger
 from sweatpants.modules.manifest import SECRET_MASK, Field, Manifest
 from sweatpants.secrets import SecretBox
 
@@ -58,7 +58,16 @@ async def rerun(
     )
     max_duration = given.get("max_duration", original.max_duration)
     executor = given.get("executor") or original.executor
-    return await jobs.submit(original.module_id, inputs, settings, max_duration, executor=executor)
+    return await jobs.submit(
+        original.module_id,
+        inputs,
+        settings,
+        max_duration,
+        executor=executor,
+        retries=original.max_attempts - 1,
+        retry_delay=original.retry_delay,
+        trigger=JobTrigger.RERUN,
+    )
 
 
 def _as_given(fields: tuple[Field, ...], values: dict[str, Any]) -> dict[str, Any]:

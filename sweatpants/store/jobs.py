@@ -76,11 +76,13 @@ def insert(conn: sqlite3.Connection, row: dict[str, Any]) -> JobRecord:
     record = _record(
         conn,
         f"""INSERT INTO jobs (id, module_id, status, inputs, settings, max_duration, max_seconds,
-                             created_at, executor)
+                             created_at, executor,
+                             schedule_id, trigger, max_attempts, retry_delay)
            VALUES (:id, :module_id, :status, :inputs, :settings, :max_duration, :max_seconds,
-                   :created_at, :executor)
+                   :created_at, :executor,
+                   :schedule_id, :trigger, :max_attempts, :retry_delay)
            RETURNING {COLUMNS}""",
-        row,
+        {"schedule_id": None, "trigger": "manual", "max_attempts": 1, "retry_delay": None, **row},
     )
     assert record is not None  # an INSERT that did not raise made its row
     return record
@@ -206,6 +208,25 @@ def prepare_resume(conn: sqlite3.Connection, job_id: str) -> int:
                   resumes = resumes + 1
            WHERE id = ?""",
         (job_id,),
+    )
+    return max(dropped, 0)
+
+
+def prepare_retry(conn: sqlite3.Connection, job_id: str, *, retry_at: float) -> int:
+    """A failed attempt back to `pending` as the next attempt, from its last checkpoint
+    (results newer than it dropped; the failure's error cleared: its log keeps it). Returns
+    how many results were dropped."""
+    dropped = conn.execute(
+        "DELETE FROM results WHERE job_id = ? "
+        "AND seq > (SELECT checkpoint_seq FROM jobs WHERE id = ?)",
+        (job_id, job_id),
+    ).rowcount
+    conn.execute(
+        """UPDATE jobs SET status = 'pending', result_count = checkpoint_seq, pid = NULL,
+                  attempt = attempt + 1, retry_at = ?, error = NULL, traceback = NULL,
+                  exit_code = NULL
+           WHERE id = ?""",
+        (retry_at, job_id),
     )
     return max(dropped, 0)
 

@@ -28,6 +28,8 @@ class JobRequest(BaseModel):
     settings: dict[str, Any] | None = None
     max_duration: str | None = Field(default=None, max_length=40)
     executor: str | None = Field(default=None, max_length=40)  # local or ray; default: settings
+    retries: int = Field(default=0, ge=0, le=100)  # failed attempts tried again
+    retry_delay: str | None = Field(default=None, max_length=40)  # first backoff; default 30s
 
 
 class RerunRequest(BaseModel):
@@ -74,6 +76,8 @@ async def start_job(request: JobRequest, engine: Engine = Depends(get_engine)) -
         request.settings,
         request.max_duration,
         executor=request.executor,
+        retries=request.retries,
+        retry_delay=request.retry_delay,
     )
     return {"id": job.id, "status": job.status.value}
 
