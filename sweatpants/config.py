@@ -13,6 +13,7 @@ where each value came from so `sweatpants config` can say so.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -130,6 +131,15 @@ def _executor(value: str) -> str:
     return name
 
 
+def _job_transport(value: str) -> str:
+    name = value.strip().lower()
+    if name not in {"fork", "pipes"}:
+        raise ValueError("unknown job transport")
+    if name == "fork" and sys.platform == "win32":
+        raise ValueError("fork is not available on Windows")
+    return name
+
+
 def _text(value: str) -> str:
     return value.strip()
 
@@ -239,6 +249,14 @@ class Settings:
     )
     executor: str = option(
         "local", _executor, "Where jobs run: local child processes or ray.", "local or ray"
+    )
+    job_transport: str = option(
+        "pipes" if sys.platform == "win32" else "fork",
+        _job_transport,
+        "How local jobs get their processes: forked from a warm fork server, with their pipes "
+        "passed to them (fork), or fresh interpreters talking over their stdin and stdout "
+        "(pipes; the only one on Windows).",
+        "fork or pipes (pipes on Windows)",
     )
     ray_address: str = option(
         "",

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, BinaryIO, NoReturn
 
-from sweatpants.jobs import envdir, forkserver, protocol, shadowing
+from sweatpants.jobs import envdir, forkserver, protocol, shadowing, stdio
 from sweatpants.sdk import encode, runtime
 from sweatpants.sdk.module import Module
 
@@ -375,13 +375,18 @@ def main(argv: list[str] | None = None) -> None:
     `--messages-fd N --control-fd M`: a warm runner (`run_from_control`).
     `--request-fd N --events-fd M`: the fork server (see `sweatpants.jobs.forkserver`), whose
     children each become a job with `run_from_control`.
+    `--stdio`: a warm runner whose stdin and stdout are its pipes (the pipes transport, no fd
+    passing; see `sweatpants.jobs.pipes`).
     """
     parser = argparse.ArgumentParser(prog="sweatpants-job-runner")
     parser.add_argument("--messages-fd", type=int)
     parser.add_argument("--control-fd", type=int)
     parser.add_argument("--request-fd", type=int)
     parser.add_argument("--events-fd", type=int)
+    parser.add_argument("--stdio", action="store_true")
     args = parser.parse_args(argv)
+    if args.stdio:
+        run_from_control(*stdio.take_stdio())
     if args.request_fd is not None and args.events_fd is not None:
         forkserver.serve(args.request_fd, args.events_fd, run_from_control)
         return

@@ -111,6 +111,11 @@ class RunningDaemon:
     @property
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SWEATPANTS_")}
+        # `SWEATPANTS_JOB_TRANSPORT=pipes pytest ...` runs every test daemon's jobs on the
+        # pipes transport (the Windows one); scripts/check does so for the core job tests.
+        transport = os.environ.get("SWEATPANTS_JOB_TRANSPORT")
+        if transport:
+            env["SWEATPANTS_JOB_TRANSPORT"] = transport
         env.update(
             {
                 "SWEATPANTS_DATA_DIR": str(self.data_dir),
