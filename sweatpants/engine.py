@@ -21,6 +21,7 @@ from sweatpants.jobs.manager import JobManager
 from sweatpants.jobs.models import Job
 from sweatpants.jobs.rerun import rerun
 from sweatpants.jobs.retention import Retention
+from sweatpants.jobs.retention import Retention
 from sweatpants.modules.example import ensure_example_installed
 from sweatpants.modules.registry import ModuleRegistry
 from sweatpants.modules.stored_settings import StoredSettings
@@ -28,6 +29,7 @@ from sweatpants.secrets import SecretBox
 from sweatpants.store import Store
 from sweatpants.store.space import MB
 from sweatpants.store.space import is_disk_full as is_disk_full  # for the API's error handler
+from sweatpants.webhooks.service import Webhooks
 from sweatpants.webhooks.service import Webhooks
 
 
@@ -105,6 +107,11 @@ class Engine:
         self.capabilities = Capabilities(settings)
         self.status_providers["proxy"] = self.capabilities.proxy_status
         self.status_providers["browser"] = self.capabilities.browser_status
+        # Deleting jobs (DELETE /jobs/{id}, POST /jobs/prune, SWEATPANTS_KEEP_JOBS_DAYS).
+        self.retention = Retention(settings, self.store, self.jobs, self.events)
+        self.status_providers["database"] = self.retention.status
+        # Webhooks and the durable delivery queue (modules' send_callback goes through it too).
+        self.webhooks = Webhooks(settings, self.store, self.events, self.secrets)
         # Deleting jobs (DELETE /jobs/{id}, POST /jobs/prune, SWEATPANTS_KEEP_JOBS_DAYS).
         self.retention = Retention(settings, self.store, self.jobs, self.events)
         self.status_providers["database"] = self.retention.status

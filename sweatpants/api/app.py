@@ -21,8 +21,10 @@ from sweatpants.api.routes import (
     modules,
     proxy,
     results,
+    retention,
     status,
     ui,
+    webhooks,
 )
 from sweatpants.api.security import SecurityMiddleware
 from sweatpants.config import Settings
@@ -57,6 +59,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     for module in (status, modules, module_settings, jobs, logs, results, events, proxy, ui, docs):
         app.include_router(module.router)
     app.include_router(activity.router)  # the charts' numbers: a job's timeline, jobs per day
+    app.include_router(retention.router)  # DELETE /jobs/{id}, POST /jobs/prune
+    app.include_router(webhooks.router)  # /webhooks, /deliveries
     ui.mount_ui(app)
     docs.mount_docs_assets(app)
     app.add_middleware(SecurityMiddleware, settings=settings)

@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from sweatpants.cli.commands import daemon, jobs, logs, modules, results
+from sweatpants.cli.commands import daemon, jobs, logs, modules, results, webhooks
 from sweatpants.cli.context import Context
 from sweatpants.cli.errors import (
     EXIT_ERROR,
@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     logs.register(sub, common)
     results.register(sub, common)
     modules.register(sub, common)
+    webhooks.register(sub, common)
     return parser
 
 

@@ -196,9 +196,7 @@ class Retention:
                 )
                 if not ids:
                     break
-                dropped = await self._store.write(
-                    lambda c, ids=ids: sql.drop_jobs(c, ids, time.time())
-                )
+                dropped = await self._store.write(_dropping(ids))
                 if not dropped:
                     break
                 self._dropped(dropped)
@@ -253,9 +251,12 @@ class Retention:
                 await asyncio.sleep(0)  # let other writes in between batches
 
     async def _policy(self) -> None:
-        """SWEATPANTS_KEEP_JOBS_DAYS: prune finished jobs older than that, hourly."""
+        """SWEATPANTS_KEEP_JOBS_DAYS: prune finished jobs older than that, hourly (more
+        often when the period is shorter than four hours)."""
         days = self._settings.keep_jobs_days
-        await asyncio.sleep(POLICY_FIRST)
+        # At least four looks per kept period, so a job is never kept much past it.
+        every = min(POLICY_EVERY, max(1.0, days * 86400 / 4))
+        await asyncio.sleep(min(POLICY_FIRST, every))
         while True:
             try:
                 await self.apply_policy(days * 86400)
@@ -263,7 +264,7 @@ class Retention:
                 raise
             except Exception:
                 log.exception("pruning jobs older than %g days failed", days)
-            await asyncio.sleep(POLICY_EVERY)
+            await asyncio.sleep(every)
 
     async def apply_policy(self, older_than: float) -> dict[str, Any]:
         answer = await self.prune(older_than=older_than)
@@ -289,6 +290,11 @@ class Retention:
                 f"{older_than / 86400:g} days",
             )
         return answer
+
+
+def _dropping(ids: list[str]) -> Callable[[Any], list[sql.Dropped]]:
+    """The write that drops these jobs' rows."""
+    return lambda conn: sql.drop_jobs(conn, ids, time.time())
 
 
 def _size(path: os.PathLike[str]) -> int:

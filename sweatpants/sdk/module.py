@@ -97,6 +97,36 @@ class Module(ABC):
         """Report progress so the dashboard can draw a bar: `done` of `total` units."""
         await self._context.progress(done, total)
 
+    async def send_callback(
+        self,
+        url: str,
+        payload: dict[str, Any],
+        *,
+        secret: str | None = None,
+        user_id: int | None = None,
+        issuer: str | None = None,
+        wait: float = 30.0,
+    ) -> bool:
+        """POST `payload` to `url` through the daemon's durable delivery queue, signed with
+        `secret` as the earlier engine's callbacks are (`Authorization: Bearer <token>`,
+        scope `callback:write`, `jti` = this job's id, `sub` = `user_id`) plus an
+        `X-Sweatpants-Signature`. Failures (no answer, 408, 429, 5xx) are retried with
+        backoff for up to a day, across daemon restarts; the delivery log shows each attempt.
+        Returns True when the receiver answered 2xx within `wait` seconds (it may still be
+        delivered later when False)."""
+        from sweatpants.sdk import outbox, runtime
+
+        return await outbox.send_callback(
+            runtime.current().services,
+            self.job_id,
+            url,
+            payload,
+            secret=secret,
+            user_id=user_id,
+            issuer=issuer,
+            wait=wait,
+        )
+
     @abstractmethod
     def run(
         self, inputs: dict[str, Any], settings: dict[str, Any]

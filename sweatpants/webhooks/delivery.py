@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -148,9 +149,9 @@ class DeliveryQueue:
         for record in due:
             task = asyncio.get_running_loop().create_task(self._attempt(record))
             self._in_flight[record.id] = task
-            task.add_done_callback(lambda _t, key=record.id: self._attempt_done(key))
+            task.add_done_callback(functools.partial(self._attempt_done, record.id))
 
-    def _attempt_done(self, delivery_id: str) -> None:
+    def _attempt_done(self, delivery_id: str, _task: asyncio.Task[None]) -> None:
         self._in_flight.pop(delivery_id, None)
         self._wake.set()
 

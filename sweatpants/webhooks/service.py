@@ -195,7 +195,7 @@ class Webhooks:
         await self._reload()
         return self.show(self._plain(record))
 
-    def list(self) -> list[dict[str, Any]]:
+    def listed(self) -> list[dict[str, Any]]:
         return [self.show(hook) for hook in self._hooks]
 
     def _find(self, webhook_id: str) -> dict[str, Any]:
@@ -311,8 +311,9 @@ class Webhooks:
         if job_id is not None and (not isinstance(job_id, str) or len(job_id) > 200):
             raise InvalidInput("job_id must be a job id", field="job_id")
         now = time.time()
+        delivery_id = str(uuid.uuid4())
         row = {
-            "id": str(uuid.uuid4()),
+            "id": delivery_id,
             "kind": "callback",
             "webhook_id": None,
             "event": ev.CALLBACK,
@@ -326,7 +327,7 @@ class Webhooks:
             "created_at": now,
         }
         await self._enqueue([row])
-        return await self.delivery(row["id"], 0)
+        return await self.delivery(delivery_id, 0)
 
     def _attempted(self, record: DeliveryRecord) -> None:
         waiter = self._outcomes.pop(record.id, None)

@@ -58,7 +58,7 @@ def _wait_query(default: float) -> Any:
 
 @router.get("/webhooks", response_model=WebhookList)
 async def list_webhooks(engine: Engine = Depends(get_engine)) -> dict[str, Any]:
-    return {"webhooks": engine.webhooks.list()}
+    return {"webhooks": engine.webhooks.listed()}
 
 
 @router.post("/webhooks", response_model=Webhook, responses=errors(415, 422))

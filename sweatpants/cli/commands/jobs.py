@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sweatpants.cli.commands import retention
 from sweatpants.cli.commands.logs import end_summary, job_path, log_printer, positive_int
 from sweatpants.cli.context import Context
 from sweatpants.cli.errors import EXIT_ERROR, EXIT_OK, EXIT_STOPPED, CliError
@@ -125,6 +126,7 @@ def register(
     jobs.add_argument("--limit", "-n", type=positive_int, default=100, help="at most N jobs (100)")
     jobs.add_argument("--all", "-a", action="store_true", help="every job (ignores --limit)")
     jobs.set_defaults(handler=jobs_command)
+    retention.register(jobs, common)  # jobs rm, jobs prune
 
 
 def run_command(ctx: Context) -> int:
