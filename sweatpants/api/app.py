@@ -22,6 +22,7 @@ from sweatpants.api.routes import (
     proxy,
     results,
     retention,
+    schema,
     status,
     ui,
     webhooks,
@@ -59,6 +60,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     for module in (status, modules, module_settings, jobs, logs, results, events, proxy, ui, docs):
         app.include_router(module.router)
     app.include_router(activity.router)  # the charts' numbers: a job's timeline, jobs per day
+    app.include_router(schema.router)  # GET /schema/module.json (public, like /openapi.json)
     app.include_router(retention.router)  # DELETE /jobs/{id}, POST /jobs/prune
     app.include_router(webhooks.router)  # /webhooks, /deliveries
     ui.mount_ui(app)

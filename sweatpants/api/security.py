@@ -30,7 +30,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-PUBLIC_PREFIXES = ("/ui/", "/docs", "/redoc", "/openapi.json", "/favicon.ico")
+# /schema/module.json: a file of the package, for editors that cannot send a token.
+PUBLIC_PREFIXES = ("/ui/", "/docs", "/redoc", "/openapi.json", "/favicon.ico", "/schema/")
 
 
 def split_host(value: str) -> tuple[str, int | None]:

@@ -1,4 +1,5 @@
-"""`sweatpants module list | install | install-git | uninstall | sync | reload | settings`."""
+"""`sweatpants module list | install | install-git | uninstall | sync | reload | settings`
+(and the module kit's `new | check | run`, in module_kit.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sweatpants.cli.client import LONG_TIMEOUT
+from sweatpants.cli.commands import module_kit
 from sweatpants.cli.commands.jobs import key_value
 from sweatpants.cli.context import Context
 from sweatpants.cli.errors import EXIT_ERROR, EXIT_OK
@@ -20,10 +22,11 @@ def register(
     module = sub.add_parser(
         "module",
         aliases=["modules"],
-        help="list, install, uninstall, sync and reload modules",
+        help="list, install, uninstall, sync and reload modules; new, check and run a folder",
         description="Manage the daemon's installed modules.",
     )
     actions = module.add_subparsers(dest="module_action", metavar="ACTION", required=True)
+    module_kit.register(actions)  # new, check, run: the module kit (no daemon needed)
 
     listing = actions.add_parser("list", aliases=["ls"], parents=[common], help="installed modules")
     listing.set_defaults(handler=list_command)
