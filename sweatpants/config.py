@@ -200,6 +200,14 @@ class Settings:
         "any string",
         show=_masked,
     )
+    api_signed_token_secret: str = option(
+        "",
+        _text,
+        "When set, signed user tokens minted with this shared secret are accepted too, "
+        "limited to their scopes (see docs/api.md).",
+        "any string, shared with the token issuer",
+        show=_masked,
+    )
     allowed_hosts: tuple[str, ...] = option(
         (),
         _host_list,

@@ -14,6 +14,7 @@ from typing import Any
 from sweatpants.capabilities.service import Capabilities
 from sweatpants.config import Settings
 from sweatpants.events import CommitSignal, EventBus
+from sweatpants.inbox import CallbackInbox
 from sweatpants.jobs.executor import Executor
 from sweatpants.jobs.executors import Executors
 from sweatpants.jobs.local import LocalExecutor
@@ -100,6 +101,8 @@ class Engine:
             secrets=self.secrets,
             stored_settings=self.module_settings,
         )
+        # The callbacks inbox (/callbacks) and the jobs waiting on it.
+        self.callbacks = CallbackInbox(self.store)
         self.started_at = time.time()
         # Extra sections of /status (e.g. "proxy", "browser"), each a cheap callable.
         self.status_providers: dict[str, Callable[[], Any]] = {}

@@ -18,6 +18,7 @@ import time
 
 import uvicorn
 
+from sweatpants.api import log_filter
 from sweatpants.api.app import create_app
 from sweatpants.config import Settings
 from sweatpants.errors import Unavailable
@@ -66,6 +67,7 @@ def build_server(settings: Settings) -> uvicorn.Server:
         ws_ping_interval=None,  # our streams send their own {"type": "ping"}
         timeout_graceful_shutdown=int(settings.stop_grace_seconds + SHUTDOWN_MARGIN_SECONDS),
     )
+    log_filter.install()  # after uvicorn configured its loggers: tokens never reach a log
     return uvicorn.Server(config)
 
 

@@ -78,11 +78,12 @@ class TokenClaims:
     jti: str | None = None
 
     def allows(self, scope: str) -> bool:
-        """True when the token carries `scope` or `*`."""
-        return ALL_SCOPES in self.scopes or scope in self.scopes
+        """True when the token carries `scope`, its family's `family:*`, or `*`."""
+        family = scope.partition(":")[0] + ":*"
+        return ALL_SCOPES in self.scopes or scope in self.scopes or family in self.scopes
 
     def require(self, scope: str) -> None:
-        """Raise `MissingScope` (403) unless the token carries `scope` or `*`."""
+        """Raise `MissingScope` (403) unless the token allows `scope`."""
         if not self.allows(scope):
             raise MissingScope(scope)
 

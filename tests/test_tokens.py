@@ -166,6 +166,9 @@ def test_no_secret_means_invalid_credentials() -> None:
 def test_scopes_star_and_missing_scope() -> None:
     claims = TokenClaims(sub=1, scopes=("*",), exp=0)
     assert claims.allows("anything:at-all")
+    family = TokenClaims(sub=1, scopes=("schedules:*",), exp=0)
+    assert family.allows("schedules:read") and family.allows("schedules:write")
+    assert not family.allows("jobs:read")
     limited = TokenClaims(sub=1, scopes=("jobs:read",), exp=0)
     limited.require("jobs:read")
     with pytest.raises(MissingScope) as refused:

@@ -13,6 +13,7 @@ from sweatpants.api.errors import install_error_handlers
 from sweatpants.api.openapi import COMMON_ERRORS, SweatpantsAPI, errors
 from sweatpants.api.routes import (
     activity,
+    callbacks,
     docs,
     events,
     jobs,
@@ -63,6 +64,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(schema.router)  # GET /schema/module.json (public, like /openapi.json)
     app.include_router(retention.router)  # DELETE /jobs/{id}, POST /jobs/prune
     app.include_router(webhooks.router)  # /webhooks, /deliveries
+    app.include_router(callbacks.router)  # the earlier engine's inbox (issue 15)
     ui.mount_ui(app)
     docs.mount_docs_assets(app)
     app.add_middleware(SecurityMiddleware, settings=settings)

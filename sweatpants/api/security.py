@@ -6,21 +6,32 @@ Pure ASGI, so it costs little on every request and covers WebSockets as well:
 - State-changing requests and WebSocket handshakes that carry an `Origin` must come from the
   daemon's own origin (stops cross-site requests from a page in the user's browser).
 - Bodies of state-changing requests must be declared JSON (stops HTML forms, which cannot).
-- With SWEATPANTS_API_AUTH_TOKEN set, a bearer token is required (`?token=` for WebSockets and
-  downloads, which browsers cannot give headers); the dashboard's static files stay public so
-  it can ask for the token, and so do the API docs (/docs, /redoc, /openapi.json).
+- With SWEATPANTS_API_AUTH_TOKEN or SWEATPANTS_API_SIGNED_TOKEN_SECRET set, a bearer token is
+  required (`?token=` for WebSockets and downloads, which browsers cannot give headers): the
+  master token (every scope) or a signed user token (sweatpants/tokens.py) holding the scope
+  the route's family needs (api/scopes.py); a refusal is a 401 with one of the earlier
+  engine's short reasons, a missing scope a 403. A signed token's claims go to the route in
+  `scope["state"]["token_claims"]` (see deps.token_claims). A `?token=` is removed from the
+  query string once read, so no access log or later layer ever sees it. The dashboard's
+  static files stay public so it can ask for the token, and so do the API docs (/docs,
+  /redoc, /openapi.json).
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from sweatpants.api.scopes import required_scope
 from sweatpants.config import Settings
 from sweatpants.errors import Forbidden, SweatpantsError, Unauthorized, UnsupportedMediaType
+from sweatpants.tokens import InvalidToken, Reason, TokenClaims, verify_token
+
+log = logging.getLogger(__name__)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -32,6 +43,8 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # /schema/module.json: a file of the package, for editors that cannot send a token.
 PUBLIC_PREFIXES = ("/ui/", "/docs", "/redoc", "/openapi.json", "/favicon.ico", "/schema/")
+CLAIMS_KEY = "token_claims"  # where a signed token's claims wait for the route
+WWW_AUTHENTICATE = b'Bearer realm="sweatpants"'
 
 
 def split_host(value: str) -> tuple[str, int | None]:
@@ -52,6 +65,15 @@ class SecurityMiddleware:
         self.app = app
         self.port = settings.api_port
         self.token = settings.api_auth_token.encode() if settings.api_auth_token else b""
+        self.secret = settings.api_signed_token_secret
+        if self.secret and not self.token:
+            log.warning(
+                "%s is set without %s: every request needs a signed token, so the dashboard, "
+                "the tray, the CLI and jobs (which use the master token) are refused; set %s too",
+                Settings.env_name("api_signed_token_secret"),
+                Settings.env_name("api_auth_token"),
+                Settings.env_name("api_auth_token"),
+            )
         hosts = set(LOOPBACK_HOSTS) | {h.strip("[]") for h in settings.allowed_hosts}
         if settings.api_host not in {"0.0.0.0", "::", ""}:
             hosts.add(settings.api_host.strip("[]").lower())
@@ -88,8 +110,13 @@ class SecurityMiddleware:
                     f"send the request body as JSON with Content-Type: application/json "
                     f"(got {content_type or 'no content type'!r})"
                 )
-        if self.token and not self._public(scope):
-            self._check_token(scope, headers, allow_query=is_ws or method in SAFE_METHODS)
+        if (self.token or self.secret) and not self._public(scope):
+            claims = self._check_token(scope, headers, allow_query=is_ws or method in SAFE_METHODS)
+            if claims is not None:
+                needed = required_scope(method, scope.get("path", ""), websocket=is_ws)
+                if needed is not None:
+                    claims.require(needed)
+            scope.setdefault("state", {})[CLAIMS_KEY] = claims
 
     def _check_origin(self, origin: str) -> None:
         parts = urlsplit(origin)
@@ -111,36 +138,58 @@ class SecurityMiddleware:
         path: str = scope.get("path", "")
         return path == "/" or path.startswith(PUBLIC_PREFIXES)
 
-    def _check_token(self, scope: Scope, headers: dict[str, str], *, allow_query: bool) -> None:
-        offered = ""
-        authorization = headers.get("authorization", "")
-        if authorization.lower().startswith("bearer "):
-            offered = authorization[7:].strip()
-        elif allow_query:
-            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            offered = (query.get("token") or [""])[0]
+    def _check_token(
+        self, scope: Scope, headers: dict[str, str], *, allow_query: bool
+    ) -> TokenClaims | None:
+        """None for the master token, the claims for a signed token; else InvalidToken."""
+        from_query = _take_query_token(scope)  # taken out even where it does not count
+        offered = from_query if allow_query else ""
+        authorization = headers.get("authorization")
+        if authorization is not None:
+            kind, _, credential = authorization.strip().partition(" ")
+            if kind.lower() != "bearer":
+                raise InvalidToken(Reason.NOT_BEARER)
+            offered = credential.strip()
+            if not offered:
+                raise InvalidToken(Reason.MALFORMED_TOKEN)
         if not offered:
-            raise Unauthorized(
-                "this daemon requires a token: "
-                "send Authorization: Bearer <SWEATPANTS_API_AUTH_TOKEN>"
-            )
-        if not hmac.compare_digest(offered.encode(), self.token):
-            raise Unauthorized("the bearer token is wrong")
+            raise InvalidToken(Reason.MISSING_HEADER)
+        if self.token and hmac.compare_digest(offered.encode(), self.token):
+            return None
+        if self.secret and "." in offered:
+            return verify_token(self.secret, offered)
+        raise InvalidToken(Reason.INVALID_CREDENTIALS)
 
     async def _refuse(
         self, scope: Scope, receive: Receive, send: Send, error: SweatpantsError
     ) -> None:
-        if scope["type"] == "websocket":
-            # Refuse the handshake; the ASGI server answers 403.
-            await receive()
-            await send({"type": "websocket.close", "code": 1008, "reason": error.detail[:120]})
-            return
         body = json.dumps(error.to_dict()).encode()
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
         ]
         if isinstance(error, Unauthorized):
-            headers.append((b"www-authenticate", b"Bearer"))
-        await send({"type": "http.response.start", "status": error.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+            headers.append((b"www-authenticate", WWW_AUTHENTICATE))
+        prefix = "http."
+        if scope["type"] == "websocket":
+            await receive()  # websocket.connect
+            if "websocket.http.response" not in scope.get("extensions", {}):
+                # Refuse the handshake; the ASGI server answers 403.
+                reason = error.detail[:120]
+                await send({"type": "websocket.close", "code": 1008, "reason": reason})
+                return
+            prefix = "websocket.http."  # the same answer as over HTTP: status, reason, header
+        await send({"type": prefix + "response.start", "status": error.status, "headers": headers})
+        await send({"type": prefix + "response.body", "body": body})
+
+
+def _take_query_token(scope: Scope) -> str:
+    """The `?token=` of a request, removed from its query string so nothing logs it."""
+    raw = scope.get("query_string", b"")
+    if b"token=" not in raw:
+        return ""
+    pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+    offered = next((value for key, value in pairs if key == "token"), "")
+    kept = [(key, value) for key, value in pairs if key != "token"]
+    scope["query_string"] = urlencode(kept).encode("latin-1")
+    return offered

@@ -267,6 +267,7 @@ class JobManager:
         retry_delay: str | None = None,
         schedule_id: str | None = None,
         trigger: JobTrigger = JobTrigger.MANUAL,
+        created_by: int | None = None,
     ) -> Job:
         """Validate and queue a new job; returns it as stored (`pending`). A failed attempt
         is tried again up to `retries` times, `retry_delay` (default 30s) after the first
@@ -303,6 +304,7 @@ class JobManager:
             "trigger": trigger.value,
             "max_attempts": 1 + retries,
             "retry_delay": (retry_delay or DEFAULT_RETRY_DELAY) if retries else None,
+            "created_by": created_by,
         }
         state = self._space.measure()
         if state.low:

@@ -143,6 +143,7 @@ class Job:
     max_attempts: int  # 1 + retries
     retry_at: float | None  # a failed attempt back in `pending` waits until then
     retry_delay: str | None  # the first backoff, as given (`30s`); doubled each attempt
+    created_by: int | None  # the `sub` of the signed user token that made it; None: the master
 
     @classmethod
     def from_record(cls, record: JobRecord) -> Job:
@@ -184,6 +185,7 @@ class Job:
             record.max_attempts,
             record.retry_at,
             record.retry_delay,
+            record.created_by,
         )
 
     def to_api(self) -> dict[str, Any]:
@@ -222,4 +224,5 @@ class Job:
             "max_attempts": self.max_attempts,
             "retry_at": iso(self.retry_at),
             "retry_delay": self.retry_delay,
+            "created_by": self.created_by,
         }

@@ -97,6 +97,49 @@ class Module(ABC):
         """Report progress so the dashboard can draw a bar: `done` of `total` units."""
         await self._context.progress(done, total)
 
+    async def wait_for_callback(
+        self, callback_id: str, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Wait until a callback with `callback_id` is POSTed to the daemon's `/callbacks` and
+        return its `payload` (at once if one already arrived; the newest if several did).
+
+        The job stays `running` meanwhile. If the daemon restarts, the job resumes and, asking
+        again, gets the callback that arrived while it was down. Raises `CallbackTimeout` (a
+        `TimeoutError`) after `timeout` seconds; None waits for as long as the job runs.
+        """
+        from sweatpants.sdk import inbox, runtime
+
+        services = runtime.current().services
+        return await inbox.wait_for_callback(
+            services, callback_id, timeout, lambda: self.is_cancelled
+        )
+
+    async def send_signed_callback(
+        self,
+        url: str,
+        payload: dict[str, Any],
+        secret: str | None,
+        *,
+        issuer: str = "sweatpants",
+        user_id: int | None = None,
+    ) -> bool:
+        """The earlier engine's best-effort callback: one signed POST of `payload` (with this
+        job's id added as `job_id` unless present) to `url`; True on a 2xx answer. Failures
+        are logged as warnings, never raised. `self.send_callback` is the durable one."""
+        from sweatpants.sdk.callback import send_signed_callback
+
+        body = dict(payload)
+        body.setdefault("job_id", self.job_id)
+        return await send_signed_callback(
+            url,
+            body,
+            secret,
+            issuer=issuer,
+            user_id=user_id,
+            job_id=self.job_id,
+            log=self.log,
+        )
+
     async def send_callback(
         self,
         url: str,

@@ -49,6 +49,7 @@ class JobRecord(NamedTuple):
     max_attempts: int = 1  # 1 + retries
     retry_at: float | None = None  # a failed attempt waits until then
     retry_delay: str | None = None  # the first backoff, as given (`30s`)
+    created_by: int | None = None  # the `sub` of the signed user token behind POST /jobs
 
 
 # Named, in JobRecord's order: `SELECT *` would follow the table's order, which a later
@@ -77,12 +78,19 @@ def insert(conn: sqlite3.Connection, row: dict[str, Any]) -> JobRecord:
         conn,
         f"""INSERT INTO jobs (id, module_id, status, inputs, settings, max_duration, max_seconds,
                              created_at, executor,
-                             schedule_id, trigger, max_attempts, retry_delay)
+                             schedule_id, trigger, max_attempts, retry_delay, created_by)
            VALUES (:id, :module_id, :status, :inputs, :settings, :max_duration, :max_seconds,
                    :created_at, :executor,
-                   :schedule_id, :trigger, :max_attempts, :retry_delay)
+                   :schedule_id, :trigger, :max_attempts, :retry_delay, :created_by)
            RETURNING {COLUMNS}""",
-        {"schedule_id": None, "trigger": "manual", "max_attempts": 1, "retry_delay": None, **row},
+        {
+            "schedule_id": None,
+            "trigger": "manual",
+            "max_attempts": 1,
+            "retry_delay": None,
+            "created_by": None,
+            **row,
+        },
     )
     assert record is not None  # an INSERT that did not raise made its row
     return record

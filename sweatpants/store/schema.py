@@ -228,6 +228,23 @@ MIGRATIONS: tuple[str, ...] = (
             FROM job_activity WHERE span = 60 GROUP BY job_id, hour
         ) WHERE true;
     """,
+    # 7: the callbacks inbox (issue 15, see store/callbacks.py): what outside agents POST to
+    # /callbacks, newest first by rowid; `payload` is JSON text. And who created a job: the
+    # `sub` of the signed user token behind `POST /jobs` (NULL for the master token).
+    """
+    CREATE TABLE callbacks (
+        id          TEXT PRIMARY KEY,
+        callback_id TEXT,
+        source      TEXT,
+        status      TEXT,
+        payload     TEXT NOT NULL,
+        received_at REAL NOT NULL
+    );
+    CREATE INDEX callbacks_by_callback_id ON callbacks (callback_id);
+    CREATE INDEX callbacks_by_source ON callbacks (source);
+    CREATE INDEX callbacks_by_received ON callbacks (received_at);
+    ALTER TABLE jobs ADD COLUMN created_by INTEGER;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

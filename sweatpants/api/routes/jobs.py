@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sweatpants.api import schemas
-from sweatpants.api.deps import get_engine
+from sweatpants.api.deps import created_by, get_engine
 from sweatpants.api.openapi import errors
 from sweatpants.api.paging import MAX_JOBS, limit_query, page_size
 from sweatpants.engine import Engine
@@ -69,7 +69,9 @@ async def list_jobs(
 @router.post(
     "/jobs", response_model=schemas.JobSubmitted, responses=errors(404, 409, 415, 422, 503)
 )
-async def start_job(request: JobRequest, engine: Engine = Depends(get_engine)) -> dict[str, Any]:
+async def start_job(
+    request: JobRequest, incoming: Request, engine: Engine = Depends(get_engine)
+) -> dict[str, Any]:
     job = await engine.jobs.submit(
         request.module_id,
         request.inputs,
@@ -78,6 +80,7 @@ async def start_job(request: JobRequest, engine: Engine = Depends(get_engine)) -
         executor=request.executor,
         retries=request.retries,
         retry_delay=request.retry_delay,
+        created_by=created_by(incoming),
     )
     return {"id": job.id, "status": job.status.value}
 
