@@ -26,6 +26,8 @@ from sweatpants.jobs.retention import Retention
 from sweatpants.modules.example import ensure_example_installed
 from sweatpants.modules.registry import ModuleRegistry
 from sweatpants.modules.stored_settings import StoredSettings
+from sweatpants.schedules.loop import ScheduleLoop
+from sweatpants.schedules.service import Schedules
 from sweatpants.secrets import SecretBox
 from sweatpants.store import Store
 from sweatpants.store.space import MB
@@ -122,6 +124,12 @@ class Engine:
         self.webhooks = Webhooks(settings, self.store, self.events, self.secrets)
         if settings.executor == "ray" or settings.ray_address:
             self.status_providers["ray"] = self.ray_status
+        # Schedules (cron / every) and the loop that fires them (sweatpants/schedules/).
+        self.schedules = Schedules(
+            self.store, self.modules, self.jobs, self.events, self.secrets, self.module_settings
+        )
+        self.schedule_loop = ScheduleLoop(self.schedules)
+        self.status_providers["schedules"] = self.schedule_loop.status
 
     def ray_status(self) -> dict[str, Any]:
         """The Ray cluster as the executor last saw it: nodes, CPUs, free CPUs."""
@@ -144,8 +152,10 @@ class Engine:
         await self.webhooks.start()  # listening before the first job event
         await self.jobs.start()
         await self.retention.start()
+        self.schedule_loop.start()  # after the jobs: it asks which runs are still going
 
     async def stop(self) -> None:
+        await self.schedule_loop.stop()
         await self.retention.stop()
         await self.jobs.shutdown()
         await self.webhooks.stop()

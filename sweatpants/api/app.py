@@ -23,6 +23,7 @@ from sweatpants.api.routes import (
     proxy,
     results,
     retention,
+    schedules,
     schema,
     status,
     ui,
@@ -64,6 +65,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(schema.router)  # GET /schema/module.json (public, like /openapi.json)
     app.include_router(retention.router)  # DELETE /jobs/{id}, POST /jobs/prune
     app.include_router(webhooks.router)  # /webhooks, /deliveries
+    app.include_router(schedules.router)  # /schedules (issue 14)
     app.include_router(callbacks.router)  # the earlier engine's inbox (issue 15)
     ui.mount_ui(app)
     docs.mount_docs_assets(app)

@@ -88,6 +88,36 @@ class ModuleSummary(ApiModel):
     )
 
 
+class EnvPackage(ApiModel):
+    name: str
+    version: str
+
+
+class ModuleEnv(ApiModel):
+    """The virtual environment a module with a requirements.txt runs on (shared by the
+    modules whose requirements are the same)."""
+
+    key: str = Field(description="hash of its requirements, Python and what the SDK needs")
+    path: str
+    python: str | None = Field(description="the Python version it runs on")
+    interpreter: str = Field(description="its Python executable: the module's jobs run on it")
+    installer: str | None = Field(description="`uv`, or `pip` where uv cannot run")
+    built_at: str | None = Field(description="when it was built (UTC, ISO 8601)")
+    size_bytes: int = Field(description="bytes of its files, shared ones included")
+    own_bytes: int = Field(description="bytes of the files no other environment or cache links")
+    requirements: list[str] = Field(description="the module's requirement lines it was built for")
+    sdk_needs: list[str] = Field(description="what the SDK needs, resolved with them")
+    packages: list[EnvPackage] = Field(description="every package installed, with its version")
+    in_use: bool = Field(description="a job is running on it")
+
+
+class EnvRebuilt(ApiModel):
+    """POST /modules/{id}/env/rebuild."""
+
+    id: str
+    env: ModuleEnv
+
+
 class Module(OpenModel):
     """A module's full manifest and where it is installed. Open: keys of module.json that
     the engine does not know are kept and shown as given (first, in the file's order)."""
@@ -107,6 +137,11 @@ class Module(OpenModel):
     )
     requirements: Literal["none", "pending", "installed"] = Field(
         description="the state of its requirements.txt"
+    )
+    env: ModuleEnv | None = Field(
+        default=None,
+        description="the environment it runs on; null without requirements (it runs on the "
+        "daemon's) or before they are installed",
     )
 
 
@@ -203,10 +238,6 @@ class Job(TypedDict):
     ]
     retry_delay: Annotated[
         str | None, Field(description="the first wait before a retry (doubled each attempt)")
-    ]
-    created_by: Annotated[
-        int | None,
-        Field(description="the user id (`sub`) of the signed token that made it; null: master"),
     ]
 
 

@@ -75,13 +75,22 @@ class DaemonClient:
 
     @contextmanager
     def stream(
-        self, path: str, params: Mapping[str, Any] | None = None
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        method: str = "GET",
+        body: Any = None,
+        timeout: float | None = None,
     ) -> Iterator[httpx.Response]:
-        """A GET whose body is read in chunks by the caller (exports)."""
+        """A request whose answer is read in chunks by the caller (exports, install logs)."""
+        extra: dict[str, Any] = {} if body is None else {"json": body}
+        if timeout is not None:
+            extra["timeout"] = timeout
         with (
-            self._transport_errors(None),
+            self._transport_errors(timeout),
             self._http.stream(
-                "GET", path, params=_clean(params), headers={"Accept": "*/*"}
+                method, path, params=_clean(params), headers={"Accept": "*/*"}, **extra
             ) as response,
         ):
             if response.status_code >= 400:

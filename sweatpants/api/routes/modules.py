@@ -1,21 +1,30 @@
-"""Modules: list, inspect, install (folder, git), uninstall, sync, reload.
+"""Modules: list, inspect, install (folder, git), uninstall, sync, reload, environments.
 
-Thin: validate the body, run the blocking work (copy, git, pip) in a worker thread, answer.
+Thin: validate the body, run the blocking work (copy, git, uv) in a worker thread, answer.
 Every change also goes out on the event bus as `{"type": "modules", "action": ...}` so the
-dashboard can refresh its list.
+dashboard can refresh its list. What the resolver and installer print while a module's
+environment is built goes out as `{"type": "module_install", "install_id", "line"}` events,
+and, with `?stream=true`, as the NDJSON lines of the answer itself (`install_stream`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from sweatpants.api.deps import get_engine
 from sweatpants.api.openapi import errors
 from sweatpants.api.schemas import (
+    EnvRebuilt,
     Module,
     ModuleList,
     ModuleSummary,
@@ -24,15 +33,26 @@ from sweatpants.api.schemas import (
     Uninstalled,
 )
 from sweatpants.engine import Engine
-from sweatpants.errors import Conflict
+from sweatpants.errors import Conflict, SweatpantsError
 from sweatpants.modules import (
+    InstalledModule,
     install_from_folder,
     install_from_git,
     sync_modules,
     uninstall,
 )
+from sweatpants.modules.process import OutputLine
+
+log = logging.getLogger(__name__)
 
 router = APIRouter()
+
+STREAM = Query(
+    False,
+    description="answer NDJSON lines as the install goes: `start`, a `log` per line the "
+    "resolver/installer prints, then `done` (with the module) or `error` (with the error's "
+    "status, detail and code). The HTTP status is 200 once streaming has begun: read the last line.",
+)
 
 _AS_BUILT = TypeAdapter(dict[str, Any])
 
@@ -67,34 +87,139 @@ async def list_modules(engine: Engine = Depends(get_engine)) -> dict[str, Any]:
     return {"modules": [module.to_summary() for module in engine.modules.list()]}
 
 
+def _env_of(engine: Engine, module: InstalledModule) -> dict[str, Any] | None:
+    """The module's environment as `GET /modules/{id}` shows it (walks its folder: blocking)."""
+    if module.deps_path is None or not (module.deps_path / "pyvenv.cfg").is_file():
+        return None
+    return engine.modules.envs.describe(module.deps_path)
+
+
 @router.get("/modules/{module_id}", response_model=Module, responses=errors(404, 422))
 async def get_module(module_id: str, engine: Engine = Depends(get_engine)) -> Response:
+    module = engine.modules.get(module_id)
+    details = module.to_dict()
+    details["env"] = await run_in_threadpool(_env_of, engine, module)
     # Sent as built rather than through `Module`, which would move the keys of module.json
     # that the engine does not know (listed first, in the author's order) to the end.
-    body = _AS_BUILT.dump_json(engine.modules.get(module_id).to_dict())
-    return Response(body, media_type="application/json")
+    return Response(_AS_BUILT.dump_json(details), media_type="application/json")
+
+
+Work = Callable[[OutputLine], dict[str, Any]]
+
+
+async def _run_install(engine: Engine, work: Work, stream: bool, action: str) -> Any:
+    """Run `work` in a worker thread, publishing each line it prints as a `module_install`
+    event; answer its result, or (`stream`) NDJSON lines as it goes."""
+    loop = asyncio.get_running_loop()
+    install_id = secrets.token_hex(6)
+    lines: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+    def emit(item: dict[str, Any]) -> None:  # on the event loop
+        if item["type"] == "log":
+            engine.events.publish({"type": "module_install", "install_id": install_id, **item})
+        if stream:
+            lines.put_nowait(item)
+
+    def on_line(line: str) -> None:  # in the worker thread
+        loop.call_soon_threadsafe(emit, {"type": "log", "line": line})
+
+    def announced(answer: dict[str, Any]) -> dict[str, Any]:
+        _announce(engine, action, answer.get("id"))
+        return answer
+
+    if not stream:
+        return announced(await run_in_threadpool(work, on_line))
+
+    async def finish() -> None:
+        outcome: dict[str, Any]
+        try:
+            outcome = {"type": "done", "module": announced(await run_in_threadpool(work, on_line))}
+        except SweatpantsError as exc:
+            outcome = {"type": "error", "status": exc.status, **exc.to_dict()}
+        except Exception as exc:  # the stream has begun: the error goes in its last line
+            log.exception("install %s failed", install_id)
+            outcome = {
+                "type": "error",
+                "status": 500,
+                "error": "internal_error",
+                "detail": str(exc),
+            }
+        lines.put_nowait(outcome)
+        lines.put_nowait(None)
+
+    task = loop.create_task(finish())  # goes on if the client leaves: nothing half-done
+
+    async def body() -> AsyncIterator[bytes]:
+        yield _ndjson({"type": "start", "install_id": install_id})
+        while (item := await lines.get()) is not None:
+            yield _ndjson(item)
+        await task
+
+    return StreamingResponse(body(), media_type="application/x-ndjson")
+
+
+def _ndjson(item: dict[str, Any]) -> bytes:
+    return json.dumps(item, ensure_ascii=False).encode() + b"\n"
 
 
 @router.post("/modules/install", response_model=ModuleSummary, responses=errors(415, 422, 503))
 async def install_module(
-    request: InstallRequest, engine: Engine = Depends(get_engine)
-) -> dict[str, Any]:
-    module = await run_in_threadpool(install_from_folder, engine.modules, request.source_path)
-    _announce(engine, "installed", module.id)
-    return module.to_summary()
+    request: InstallRequest, stream: bool = STREAM, engine: Engine = Depends(get_engine)
+) -> Any:
+    def work(on_line: OutputLine) -> dict[str, Any]:
+        return install_from_folder(
+            engine.modules, request.source_path, on_line=on_line
+        ).to_summary()
+
+    return await _run_install(engine, work, stream, "installed")
 
 
 @router.post("/modules/install-git", response_model=ModuleSummary, responses=errors(415, 422, 503))
 async def install_module_from_git(
-    request: GitInstallRequest, engine: Engine = Depends(get_engine)
-) -> dict[str, Any]:
-    module = await run_in_threadpool(
-        lambda: install_from_git(
-            engine.modules, request.repo_url, request.module_name, branch=request.branch
+    request: GitInstallRequest, stream: bool = STREAM, engine: Engine = Depends(get_engine)
+) -> Any:
+    def work(on_line: OutputLine) -> dict[str, Any]:
+        module = install_from_git(
+            engine.modules,
+            request.repo_url,
+            request.module_name,
+            branch=request.branch,
+            on_line=on_line,
         )
-    )
-    _announce(engine, "installed", module.id)
-    return module.to_summary()
+        return module.to_summary()
+
+    return await _run_install(engine, work, stream, "installed")
+
+
+@router.post(
+    "/modules/{module_id}/env/rebuild",
+    response_model=EnvRebuilt,
+    responses=errors(404, 409, 422, 503),
+)
+async def rebuild_env(
+    module_id: str, stream: bool = STREAM, engine: Engine = Depends(get_engine)
+) -> Any:
+    """Build the module's environment again from its requirements.txt (a fresh resolve);
+    the environment it had keeps serving running jobs until they end."""
+    module = engine.modules.get(module_id)
+    if engine.modules.environment_request(module.manifest, module.path) is None:
+        raise Conflict(
+            f"module {module_id!r} has no requirements.txt: it runs on the daemon's own "
+            "packages and has no environment to rebuild",
+            field="module_id",
+        )
+
+    def work(on_line: OutputLine) -> dict[str, Any]:
+        with engine.modules.install_lock:
+            path = engine.modules.ensure_requirements(
+                module.manifest, module.path, on_line=on_line, rebuild=True
+            )
+            engine.modules.invalidate()
+        rebuilt = engine.modules.get(module_id)
+        assert path is not None
+        return {"id": module_id, "env": _env_of(engine, rebuilt)}
+
+    return await _run_install(engine, work, stream, "env_rebuilt")
 
 
 @router.delete("/modules/{module_id}", response_model=Uninstalled, responses=errors(404, 409, 422))

@@ -1,5 +1,4 @@
-"""`sweatpants module list | install | install-git | uninstall | sync | reload | settings`
-(and the module kit's `new | check | run`, in module_kit.py)."""
+"""`sweatpants module list | install | install-git | uninstall | sync | reload | settings`."""
 
 from __future__ import annotations
 
@@ -9,11 +8,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sweatpants.cli.client import LONG_TIMEOUT
-from sweatpants.cli.commands import module_kit
+from sweatpants.cli.client import LONG_TIMEOUT, error_from_body
+from sweatpants.cli.commands import install_progress
 from sweatpants.cli.commands.jobs import key_value
 from sweatpants.cli.context import Context
 from sweatpants.cli.errors import EXIT_ERROR, EXIT_OK
+from sweatpants.sizes import human_bytes
 
 
 def register(
@@ -22,11 +22,10 @@ def register(
     module = sub.add_parser(
         "module",
         aliases=["modules"],
-        help="list, install, uninstall, sync and reload modules; new, check and run a folder",
+        help="list, install, uninstall, sync and reload modules",
         description="Manage the daemon's installed modules.",
     )
     actions = module.add_subparsers(dest="module_action", metavar="ACTION", required=True)
-    module_kit.register(actions)  # new, check, run: the module kit (no daemon needed)
 
     listing = actions.add_parser("list", aliases=["ls"], parents=[common], help="installed modules")
     listing.set_defaults(handler=list_command)
@@ -67,6 +66,22 @@ def register(
 
     reload = actions.add_parser("reload", parents=[common], help="re-read the modules folder")
     reload.set_defaults(handler=reload_command)
+
+    env = actions.add_parser(
+        "env",
+        parents=[common],
+        help="show (or rebuild) the environment a module runs on",
+        description=(
+            "Show the virtual environment a module with a requirements.txt runs on: its "
+            "Python, folder, size, when it was built and every package with its version. "
+            "--rebuild builds it again from the module's requirements.txt."
+        ),
+    )
+    env.add_argument("module_id", metavar="ID", help="the module's id")
+    env.add_argument(
+        "--rebuild", action="store_true", help="build the environment again (a fresh resolve)"
+    )
+    env.set_defaults(handler=env_command)
 
     settings = actions.add_parser(
         "settings",
@@ -141,10 +156,22 @@ def _installed(ctx: Context, answer: dict[str, Any]) -> int:
     return EXIT_OK
 
 
+def _install(ctx: Context, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST an install; without --json, follow its log (`?stream=true`) on a progress line."""
+    if ctx.json:
+        answer: dict[str, Any] = ctx.client().post(path, body, timeout=LONG_TIMEOUT)
+        return answer
+    with install_progress.ProgressLine(ctx.out.stderr) as progress:
+        last = install_progress.follow(ctx.client(), path, body, progress.show)
+    if last.get("type") != "done":
+        raise error_from_body(last, int(last.get("status") or 500))
+    module: dict[str, Any] = last.get("module") or {}
+    return module
+
+
 def install_command(ctx: Context) -> int:
     path = Path(ctx.args.path).expanduser().resolve()
-    answer = ctx.client().post("/modules/install", {"source_path": str(path)}, timeout=LONG_TIMEOUT)
-    return _installed(ctx, answer)
+    return _installed(ctx, _install(ctx, "/modules/install", {"source_path": str(path)}))
 
 
 def install_git_command(ctx: Context) -> int:
@@ -154,8 +181,42 @@ def install_git_command(ctx: Context) -> int:
     if not ctx.json:
         ctx.client().get("/status")  # say "not reachable" before promising a clone
         ctx.out.note(f"Cloning {ctx.args.repo_url} ...", "dim")
-    answer = ctx.client().post("/modules/install-git", body, timeout=LONG_TIMEOUT)
-    return _installed(ctx, answer)
+    return _installed(ctx, _install(ctx, "/modules/install-git", body))
+
+
+def env_command(ctx: Context) -> int:
+    module_id = quote(ctx.args.module_id, safe="")
+    if ctx.args.rebuild:
+        answer = _install(ctx, f"/modules/{module_id}/env/rebuild", {})
+        env = answer.get("env")
+    else:
+        env = ctx.client().get(f"/modules/{module_id}").get("env")
+    if ctx.json:
+        ctx.out.json(env)
+        return EXIT_OK
+    if not env:
+        ctx.out.line(
+            f"{ctx.args.module_id} has no environment of its own: without a requirements.txt "
+            "it runs on the daemon's packages (or its requirements are not installed yet: "
+            "sweatpants module reload)"
+        )
+        return EXIT_OK
+    for label, key in (
+        ("environment", "key"),
+        ("path", "path"),
+        ("python", "python"),
+        ("installer", "installer"),
+        ("built at", "built_at"),
+    ):
+        ctx.out.line(f"{label + ':':13}{env.get(key) or '-'}")
+    size, own = int(env.get("size_bytes") or 0), int(env.get("own_bytes") or 0)
+    ctx.out.line(f"{'size:':13}{human_bytes(size)} ({human_bytes(own)} not shared)")
+    ctx.out.line(f"{'in use:':13}{'yes' if env.get('in_use') else 'no'}")
+    packages = env.get("packages") or []
+    ctx.out.table(
+        ["PACKAGE", "VERSION"], [[p.get("name", ""), p.get("version", "")] for p in packages]
+    )
+    return EXIT_OK
 
 
 def uninstall_command(ctx: Context) -> int:
