@@ -239,6 +239,10 @@ class Job(TypedDict):
     retry_delay: Annotated[
         str | None, Field(description="the first wait before a retry (doubled each attempt)")
     ]
+    created_by: Annotated[
+        int | None,
+        Field(description="the user id (`sub`) of the signed token that made it; null: master"),
+    ]
 
 
 class JobPage(TypedDict):
