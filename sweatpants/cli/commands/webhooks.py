@@ -41,7 +41,7 @@ def register(
         epilog="example:\n  sweatpants webhook add https://example.org/hook --secret s3cr3t",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add.add_argument("url", metavar="URL", help="an http:// or https:// URL")
+    add.add_argument("hook_url", metavar="URL", help="an http:// or https:// URL")
     add.add_argument(
         "--event",
         "-e",
@@ -79,7 +79,7 @@ def register(
 
 def add_command(ctx: Context) -> int:
     args = ctx.args
-    body: dict[str, Any] = {"url": args.url, "events": args.events or ENDINGS}
+    body: dict[str, Any] = {"url": args.hook_url, "events": args.events or ENDINGS}
     if args.module:
         body["module_id"] = args.module
     if args.secret:
