@@ -1,4 +1,6 @@
-"""Per-module requirements with real pip, fully offline: two local wheels of one package."""
+"""Per-module requirements, each set in an environment of its own: two local wheels of one
+package, found through `--find-links` (what the SDK needs comes from the registry, or uv's
+cache)."""
 
 from __future__ import annotations
 
@@ -6,15 +8,15 @@ import base64
 import hashlib
 import importlib.util
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from sweatpants.config import Settings
+from sweatpants.jobs import envdir
 from sweatpants.modules import ModuleRegistry, install_from_folder
-from sweatpants.modules.requirements import DEPS_DIR_NAME
+from sweatpants.modules.envs import ENVS_DIR_NAME
 from tests.support.modules import write_module
 
 CODE = """
@@ -62,17 +64,21 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def offline(wheels: Path, requirement: str) -> str:
+    """Requirements that find `spdemo` only in `wheels` (the standalone app's pip: offline)."""
     return f"--no-index\n--find-links {wheels}\n{requirement}\n"
 
 
-def imported_version(deps_path: Path) -> str:
-    """Import spdemo the way the job runner does: its deps folder first on sys.path."""
-    code = (
-        f"import sys; sys.path.insert(0, {str(deps_path)!r}); import spdemo; print(spdemo.VERSION)"
-    )
+def local_wheels(wheels: Path, requirement: str) -> str:
+    """Requirements that find `spdemo` in `wheels`, and the SDK's needs in the registry."""
+    return f"--find-links {wheels}\n{requirement}\n"
+
+
+def imported_version(env: Path) -> str:
+    """Import spdemo the way a job does: on the environment's own interpreter."""
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
+        [str(envdir.interpreter(env)), "-c", "import spdemo; print(spdemo.VERSION)"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
     return done.stdout.strip()
 
 
@@ -80,31 +86,31 @@ def imported_version(deps_path: Path) -> str:
 def test_two_modules_two_versions(tmp_path: Path, wheels: Path) -> None:
     registry = ModuleRegistry(Settings(data_dir=tmp_path / "data"))
     one = write_module(
-        tmp_path / "src", "uses-v1", CODE, requirements=offline(wheels, "spdemo==1.0")
+        tmp_path / "src", "uses-v1", CODE, requirements=local_wheels(wheels, "spdemo==1.0")
     )
     two = write_module(
-        tmp_path / "src", "uses-v2", CODE, requirements=offline(wheels, "spdemo==2.0")
+        tmp_path / "src", "uses-v2", CODE, requirements=local_wheels(wheels, "spdemo==2.0")
     )
     first = install_from_folder(registry, one)
     second = install_from_folder(registry, two)
     assert first.deps_path is not None and second.deps_path is not None
     assert first.deps_path != second.deps_path
-    assert first.deps_path.parent == registry.root / DEPS_DIR_NAME / "uses-v1"
+    assert first.deps_path.parent == tmp_path / "data" / ENVS_DIR_NAME
     assert imported_version(first.deps_path) == "1.0"
     assert imported_version(second.deps_path) == "2.0"
     assert first.to_summary()["requirements"] == "installed"
     # The daemon's own environment is untouched.
     assert importlib.util.find_spec("spdemo") is None
 
-    # New requirements: a new folder; the old one is removed once the new one works.
-    (one / "requirements.txt").write_text(offline(wheels, "spdemo==2.0"))
+    # The requirements of uses-v2: its environment, shared; the old one is removed.
+    (one / "requirements.txt").write_text(local_wheels(wheels, "spdemo==2.0"))
     updated = install_from_folder(registry, one)
-    assert updated.deps_path is not None and updated.deps_path != first.deps_path
+    assert updated.deps_path == second.deps_path
     assert imported_version(updated.deps_path) == "2.0"
     assert not first.deps_path.exists()
 
-    # A failing pip keeps the last good install and says what pip said.
-    (one / "requirements.txt").write_text(offline(wheels, "spdemo==3.0"))
+    # A failing resolver keeps the last good install and says what it said.
+    (one / "requirements.txt").write_text(local_wheels(wheels, "spdemo==3.0"))
     with pytest.raises(Exception) as caught:
         install_from_folder(registry, one)
     assert "spdemo==3.0" in str(caught.value)
@@ -115,7 +121,7 @@ def test_two_modules_two_versions(tmp_path: Path, wheels: Path) -> None:
 def test_hand_placed_module_gets_requirements_at_reload(tmp_path: Path, wheels: Path) -> None:
     registry = ModuleRegistry(Settings(data_dir=tmp_path / "data"))
     registry.root.mkdir(parents=True)
-    write_module(registry.root, "dropped", CODE, requirements=offline(wheels, "spdemo==1.0"))
+    write_module(registry.root, "dropped", CODE, requirements=local_wheels(wheels, "spdemo==1.0"))
     pending = registry.get("dropped")
     assert pending.requirements_pending is True
     assert pending.deps_path is None

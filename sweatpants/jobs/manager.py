@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from sweatpants.config import Settings
 from sweatpants.errors import ConfigError, Conflict, InsufficientStorage, NotFound, Unavailable
 from sweatpants.events import EventBus
-from sweatpants.jobs import protocol
+from sweatpants.jobs import protocol, search
 from sweatpants.jobs.active import ActiveJob
 from sweatpants.jobs.executor import Exit, LaunchError, RunHandle
 from sweatpants.jobs.executors import Executors
@@ -50,6 +50,7 @@ from sweatpants.secrets import SecretBox
 from sweatpants.store import Store
 from sweatpants.store import jobs as job_sql
 from sweatpants.store import logs as log_sql
+from sweatpants.store.job_search import JobFilter, Order, SortKey
 from sweatpants.store.space import DiskState
 
 log = logging.getLogger(__name__)
@@ -191,6 +192,26 @@ class JobManager:
         """Newest first; `before` names the last job of the previous page."""
         after = await self.get(before) if before else None
         jobs = await self.reads.page(status=status, module_id=module_id, after=after, limit=limit)
+        if self._endings.waiting or self._interrupted:
+            jobs = [self._overlaid(job) for job in jobs]
+        return self._plain_secrets.masked(jobs)
+
+    async def search(
+        self,
+        where: JobFilter,
+        *,
+        sort: SortKey = "created",
+        order: Order = "desc",
+        before: str | None = None,
+        limit: int = 100,
+    ) -> list[Job]:
+        """A page of `GET /jobs`: the jobs `where` admits, by `sort` in `order`; `before` is
+        the previous page's `next_cursor` (a job id, or a cursor carrying the sort key)."""
+        after = None
+        if before:
+            cursor = search.decode_cursor(before, sort, order)
+            after = cursor.key or search.key_of(await self.get(cursor.job_id or before), sort)
+        jobs = await self.reads.search(where, sort=sort, order=order, after=after, limit=limit)
         if self._endings.waiting or self._interrupted:
             jobs = [self._overlaid(job) for job in jobs]
         return self._plain_secrets.masked(jobs)

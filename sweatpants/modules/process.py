@@ -141,6 +141,8 @@ def stream(
         raise
     finally:
         timer.cancel()
+        if process.stdout is not None:
+            process.stdout.close()
     if expired.is_set():
         raise Unavailable(f"{what} took longer than {timeout:g} s and was stopped")
     return Finished(tuple(args), process.returncode, "\n".join(tail), "")
