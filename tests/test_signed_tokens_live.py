@@ -10,6 +10,9 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +23,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from sweatpants.sdk.callback import sign_callback_token
-from sweatpants.tokens import mint_token
+from sweatpants.tokens import mint_token, verify_token
 from tests.support.daemon import RunningDaemon, wait_for
 
 pytestmark = pytest.mark.live
@@ -201,3 +204,43 @@ def test_no_token_reaches_the_log(daemon: RunningDaemon) -> None:
     log = daemon.log_path.read_text(errors="replace")
     assert token.split(".")[1] not in log and token.split(".")[0] not in log
     assert MASTER not in log
+
+
+def test_cli_minted_token_works(daemon: RunningDaemon) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWEATPANTS_")}
+    env["SWEATPANTS_API_SIGNED_TOKEN_SECRET"] = SECRET
+    command = [sys.executable, "-m", "sweatpants", "token", "mint", "--sub", "42"]
+    minted = subprocess.run(
+        [*command, "--scope", "jobs:read jobs:write", "--ttl", "1h"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert minted.returncode == 0, minted.stderr
+    token = minted.stdout.strip()
+    assert verify_token(SECRET, token).scopes == ("jobs:read", "jobs:write")
+    with anonymous(daemon) as client:
+        assert client.get("/jobs", headers=bearer(token)).status_code == 200
+    as_json = subprocess.run(
+        [*command, "--scope", "*", "--json"], env=env, capture_output=True, text=True, timeout=60
+    )
+    claims = json.loads(as_json.stdout)
+    assert verify_token(SECRET, claims["token"]).sub == 42 and claims["scope"] == "*"
+    without = subprocess.run(
+        [*command, "--scope", "jobs:read"],
+        env={k: v for k, v in env.items() if k != "SWEATPANTS_API_SIGNED_TOKEN_SECRET"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert without.returncode == 1
+    assert "SWEATPANTS_API_SIGNED_TOKEN_SECRET is not set" in without.stderr
+    zero = subprocess.run(
+        [*command[:-1], "0", "--scope", "jobs:read"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert zero.returncode == 2 and "--sub" in zero.stderr

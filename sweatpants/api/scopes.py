@@ -25,9 +25,12 @@ FAMILIES: dict[str, Family] = {
     "capabilities": Family("modules:read", "modules:read"),  # what the modules may use
     "callbacks": Family("callback:read", "callback:write"),
     "schedules": Family("schedules:read", "schedules:write"),
+    "stats": Family("jobs:read", "jobs:read"),  # counts of jobs per day and state
     "webhooks": Family("webhooks:read", "webhooks:write"),
+    "deliveries": Family("webhooks:read", "webhooks:write"),  # the webhooks' delivery log
 }
-ANY_VALID_TOKEN = ("status",)  # GET /status: health only, any valid token reads it
+# GET /status and /metrics: health only, any valid token reads them.
+ANY_VALID_TOKEN = ("status", "metrics")
 EVERY_SCOPE = "*"
 READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from sweatpants.cli.commands import daemon, jobs, logs, modules, results, webhooks
+from sweatpants.cli.commands import daemon, jobs, logs, modules, results, tokens, webhooks
 from sweatpants.cli.context import Context
 from sweatpants.cli.errors import (
     EXIT_ERROR,
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     results.register(sub, common)
     modules.register(sub, common)
     webhooks.register(sub, common)
+    tokens.register(sub, common)
     return parser
 
 
