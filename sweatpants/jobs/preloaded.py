@@ -1,9 +1,11 @@
 """`python -m sweatpants.jobs.preloaded`: the packages a job process starts with.
 
-Prints one line per third-party package that a job forked from the fork server has already
-imported before its module loads (import name, distribution, version), with this Python and
-these installed packages. A module cannot get another version of these from its
-requirements.txt (see `sweatpants.jobs.shadowing`); the job's log warns when one tries.
+Prints one line per third-party package that a job forked from a fork server has already
+imported before its module loads (import name, distribution, version), with the Python that
+runs this and the packages it sees: run it with a module environment's interpreter to see
+what that module's jobs start with (its own versions). In the standalone app, where a
+module's requirements go to a folder instead, a module cannot get another version of these
+(see `sweatpants.jobs.shadowing`); the job's log warns when one tries.
 """
 
 from __future__ import annotations

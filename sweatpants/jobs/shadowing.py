@@ -1,16 +1,16 @@
 """Which of a module's requirements its job cannot use: packages imported before it loaded.
 
-A job process is forked from the fork server, which has already imported the runner, the SDK
-and `forkserver.PRELOAD` (httpx, with what importing httpx loads in the daemon's environment:
-idna, and click and pygments where they are installed). The module's requirements folder goes
-first on `sys.path` only after that, and Python imports a module once per process: a module
-whose requirements.txt pins `httpx==0.27.0` gets the daemon's httpx from `import httpx`.
-Packages that were not imported yet do come from the module's folder.
+Only in the standalone app: a module's requirements there go to a folder put first on
+`sys.path` of a job forked from the daemon's own fork server (everywhere else the job runs on
+the module's own environment, where its pins win: `sweatpants.modules.envs`). That process has
+already imported the runner, the SDK and `forkserver.PRELOAD` (httpx, with what importing
+httpx loads: idna, and click and pygments where they are installed), and Python imports a
+module once per process: a module whose requirements.txt pins `httpx==0.27.0` would get the
+daemon's httpx from `import httpx`. Packages that were not imported yet do come from the folder.
 
-Until each module gets an environment of its own, the runner says so in the job's log: one
-WARNING per pinned distribution whose package was already imported at another version.
-`python -m sweatpants.jobs.preloaded` lists what a job process starts with here.
-Runs in the job process: imports nothing of the daemon.
+The runner says so in the job's log: one WARNING per pinned distribution whose package was
+already imported at another version. `python -m sweatpants.jobs.preloaded` lists what a job
+process starts with. Runs in the job process: imports nothing of the daemon.
 """
 
 from __future__ import annotations

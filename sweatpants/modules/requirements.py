@@ -1,12 +1,13 @@
-"""Per-module Python dependencies, installed beside (not into) the daemon's packages.
+"""A module's requirements.txt: reading it, and the standalone app's requirements folders.
 
-A module's `requirements.txt` is installed with `pip install --target
-<modules_dir>/.deps/<module id>/<key>`, where `key` hashes the file's text and the Python
-version. Two modules needing different versions of one package each get their own folder;
-the job runner puts the module's folder first on `sys.path` in the job's process only. That
-process has already imported the daemon's httpx (and what httpx imports) before the module
-loads, and those stay the daemon's versions: the runner warns in the job's log when the
-module's folder holds another version of one (`sweatpants.jobs.shadowing`).
+`requirements_text` is what every install reads. Everywhere but the standalone app a module
+with requirements gets a virtual environment of its own (`sweatpants.modules.envs`). The
+standalone app has no `sweatpants` package folder to give an environment, so there its
+requirements are installed with `pip install --target <modules_dir>/.deps/<module id>/<key>`
+(`key` hashes the file's text and the Python version) and the job runner puts that folder first
+on `sys.path` of a job forked from the daemon's own fork server; packages that process had
+imported before the module loaded stay the daemon's, and the runner warns in the job's log
+when the folder holds another version of one (`sweatpants.jobs.shadowing`).
 A folder is used only once pip has finished (it is built under a temporary name, marked
 complete, then renamed), so a failed or interrupted install never leaves a half folder in use.
 """
