@@ -23,6 +23,7 @@ from sweatpants.jobs.models import Job
 from sweatpants.jobs.rerun import rerun
 from sweatpants.jobs.retention import Retention
 from sweatpants.jobs.retention import Retention
+from sweatpants.metrics import Metrics
 from sweatpants.modules.example import ensure_example_installed
 from sweatpants.modules.registry import ModuleRegistry
 from sweatpants.modules.stored_settings import StoredSettings
@@ -86,6 +87,10 @@ class Engine:
             on_commit=self.commits.committed,
             min_free_bytes=int(settings.min_free_mb * MB),
         )
+        # GET /metrics: this engine's own registry (sweatpants/metrics.py), fed by the writer
+        # (each transaction) and the scheduler (each frame of output, starts and ends).
+        self.metrics = Metrics()
+        self.store.writer.observe = self.metrics.batch_committed
         self.modules = ModuleRegistry(settings)
         self.events = EventBus()
         self.executors = make_executors(settings)
@@ -102,6 +107,7 @@ class Engine:
             job_services(settings),
             secrets=self.secrets,
             stored_settings=self.module_settings,
+            metrics=self.metrics,
         )
         # The callbacks inbox (/callbacks) and the jobs waiting on it.
         self.callbacks = CallbackInbox(self.store)

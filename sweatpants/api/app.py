@@ -18,6 +18,7 @@ from sweatpants.api.routes import (
     events,
     jobs,
     logs,
+    metrics,
     module_settings,
     modules,
     proxy,
@@ -65,6 +66,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(schema.router)  # GET /schema/module.json (public, like /openapi.json)
     app.include_router(retention.router)  # DELETE /jobs/{id}, POST /jobs/prune
     app.include_router(webhooks.router)  # /webhooks, /deliveries
+    app.include_router(metrics.router)  # GET /metrics (Prometheus text format)
     app.include_router(schedules.router)  # /schedules (issue 14)
     app.include_router(callbacks.router)  # the earlier engine's inbox (issue 15)
     ui.mount_ui(app)

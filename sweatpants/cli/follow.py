@@ -10,7 +10,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import quote, urlencode
 
 from sweatpants.cli.client import error_from_body, not_our_daemon
@@ -115,3 +115,27 @@ def _rejected(exc: Any, url: str) -> CliError:
     if status in (401, 403, 404):
         return CliError(f"the daemon refused the log stream (HTTP {status})")
     return not_our_daemon(url, status)
+
+
+def follow_with_progress(
+    target: Target,
+    job_id: str,
+    on_log: LogHandler,
+    stream: TextIO,
+    *,
+    initial: Any = None,
+    after: int | str | None = None,
+) -> dict[str, Any]:
+    """`follow_logs` with the live progress line (cli/progress.py) kept under the logs on
+    `stream`; `initial` is the job's `progress` as last read. Decide with `progress_wanted`
+    whether to call this or `follow_logs`."""
+    from sweatpants.cli.progress import ProgressLine, ProgressWatcher
+
+    line = ProgressLine(stream)
+    watcher = ProgressWatcher(target, job_id, line)
+    watcher.start(initial)
+    try:
+        return follow_logs(target, job_id, line.wrap(on_log), after)
+    finally:
+        watcher.stop()
+        line.close()

@@ -46,6 +46,7 @@ from sweatpants.jobs.retries import (
     retry_backoff,
 )
 from sweatpants.jobs.space_watch import Endings, SpaceWatch, disk_full_error
+from sweatpants.metrics import Metrics
 from sweatpants.secrets import SecretBox
 from sweatpants.store import Store
 from sweatpants.store import jobs as job_sql
@@ -87,7 +88,9 @@ class JobManager:
         *,
         secrets: SecretBox | None = None,
         stored_settings: SettingsSource | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics if metrics is not None else Metrics()  # GET /metrics
         self._stored_settings = stored_settings
         self._settings = settings
         self._secrets = secrets if secrets is not None else SecretBox.open(settings.data_dir)
@@ -241,6 +244,10 @@ class JobManager:
             }
             for a in self._active.values()
         ]
+
+    def queue_depth(self) -> int:
+        """Jobs waiting for a run slot now (not those waiting for a retry's backoff)."""
+        return len(self._queue)
 
     def counts(self) -> dict[str, int]:
         return {status.value: self._counts.get(status.value, 0) for status in JobStatus}
@@ -455,6 +462,8 @@ class JobManager:
             await self._finish(active, Exit(code=None))
             return
         active.handle = handle
+        # active.started_at is still when the job took its slot (set to its run start below)
+        self._metrics.job_start.observe(max(0.0, time.time() - active.started_at))
         if job.deadline_at is None and job.max_seconds is not None:
             # max_duration counts from when the runner started: a cluster may take a while
             # to place a job and build its environment.
@@ -497,7 +506,9 @@ class JobManager:
         try:
             async for frame in frames:
                 active.last_frame_at = time.monotonic()
+                counted = (active.next_seq, active.log_count)
                 op = active.output_write(frame)
+                self._metrics.ingested(active.next_seq - counted[0], active.log_count - counted[1])
                 self._publish_progress(active)
                 future = self._store.writer.submit(op, jobs=[active.id], wait=True)
                 assert future is not None
@@ -641,6 +652,7 @@ class JobManager:
             return job_sql.get(conn, job_id)
 
         record = await self._store.write(write, jobs=[job_id], essential=True)
+        self._metrics.ingested(0, 1)
         self._move_count(previous, JobStatus.PENDING)
         self._wait_for_retry(job_id, job.module_id, retry_at)
         self._publish(Job.from_record(record) if record is not None else None)
@@ -687,6 +699,7 @@ class JobManager:
             return job_sql.get(conn, job_id)
 
         record = await self._store.write(write, jobs=[job_id], essential=True)
+        self._metrics.ingested(0, 1)
         return Job.from_record(record) if record is not None else None
 
     async def _finish_row(
@@ -702,6 +715,9 @@ class JobManager:
         job = await self._endings.record(
             job_id, status, error=error, traceback=traceback, exit_code=exit_code
         )
+        if job is not None and job.started_at is not None and job.completed_at is not None:
+            ran = max(0.0, job.completed_at - job.started_at)
+            self._metrics.job_duration.labels(status.value).observe(ran)
         self._move_count(previous, status)
         self._publish(job)
 
@@ -731,6 +747,8 @@ class JobManager:
             await self._store.write(write, jobs=[job_id], essential=True)
         except InsufficientStorage as exc:
             log.error("job %s: log line not stored (%s): %s", job_id, exc, message)
+        else:
+            self._metrics.ingested(0, 1)
 
     def _publish(self, job: Job | None) -> None:
         """A `job` event with the job as the write that changed it returned (no read here)."""

@@ -17,6 +17,7 @@ from sweatpants.errors import Ambiguous, NotFound
 from sweatpants.jobs import export
 from sweatpants.jobs.models import Job, JobStatus, iso
 from sweatpants.store import Store
+from sweatpants.store import job_search as search_sql
 from sweatpants.store import jobs as job_sql
 from sweatpants.store import logs as log_sql
 from sweatpants.store import results as result_sql
@@ -89,6 +90,25 @@ class JobReads:
             )
         )
         return [Job.from_record(record) for record in records]
+
+    async def search(
+        self,
+        where: search_sql.JobFilter,
+        *,
+        sort: search_sql.SortKey,
+        order: search_sql.Order,
+        after: search_sql.Key | None,
+        limit: int,
+    ) -> list[Job]:
+        """A page of the jobs `where` admits, by `sort` in `order`, after the key `after`."""
+        records = await self._store.read(
+            lambda c: search_sql.search(c, where, sort=sort, order=order, after=after, limit=limit)
+        )
+        return [Job.from_record(record) for record in records]
+
+    async def counts_by_module(self) -> list[tuple[str, str, int]]:
+        """(module_id, status, count) of every pair that has jobs."""
+        return await self._store.read(job_sql.count_by_module_status)
 
     async def state(self, job_id: str) -> tuple[JobStatus, str | None] | None:
         """(status, error) as stored, or None if there is no such job."""

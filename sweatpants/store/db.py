@@ -21,6 +21,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from pathlib import Path
@@ -33,6 +34,7 @@ from sweatpants.store.space import Space, is_disk_full
 T = TypeVar("T")
 WriteOp = Callable[[sqlite3.Connection], Any]
 CommitHook = Callable[[set[str]], None]
+BatchObserver = Callable[[int, float], None]  # (operations, seconds) of each transaction
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,8 @@ class Writer:
         )
         self._conn: sqlite3.Connection | None = None
         self._checkpointing = True
+        # Told the size and time of each transaction (the engine's metrics); set before start.
+        self.observe: BatchObserver | None = None
 
     def start(self) -> None:
         self._conn = connect(self._path)
@@ -164,7 +168,10 @@ class Writer:
             outcomes += [(w, False, self._no_space(cause)) for w in batch if not w.essential]
             batch = [w for w in batch if w.essential]
         if batch:
+            began = time.perf_counter()
             done, full = self._transaction(conn, batch)
+            if self.observe is not None:
+                self.observe(len(batch), time.perf_counter() - began)
             outcomes += done
             if full is not None:
                 outcomes += self._after_disk_full(conn, batch, full)

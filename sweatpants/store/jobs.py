@@ -159,6 +159,12 @@ def with_status(conn: sqlite3.Connection, statuses: Sequence[str]) -> list[JobRe
     )
 
 
+def count_by_module_status(conn: sqlite3.Connection) -> list[tuple[str, str, int]]:
+    """(module_id, status, count) of every pair that has jobs (GET /metrics)."""
+    rows = conn.execute("SELECT module_id, status, COUNT(*) FROM jobs GROUP BY module_id, status")
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
 def count_by_status(conn: sqlite3.Connection) -> dict[str, int]:
     return {
         row[0]: row[1] for row in conn.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status")

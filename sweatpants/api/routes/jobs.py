@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -13,7 +14,9 @@ from sweatpants.api.deps import created_by, get_engine
 from sweatpants.api.openapi import errors
 from sweatpants.api.paging import MAX_JOBS, limit_query, page_size
 from sweatpants.engine import Engine
-from sweatpants.jobs.models import JobStatus
+from sweatpants.jobs.models import JobStatus, JobTrigger
+from sweatpants.jobs.search import encode_cursor, key_of, parse_time
+from sweatpants.store.job_search import JobFilter, Order, SortKey
 
 router = APIRouter()
 
@@ -55,14 +58,44 @@ async def list_jobs(
     status: JobStatus | None = None,
     module_id: str | None = None,
     limit: int = limit_query(100, MAX_JOBS, "jobs"),
-    before: str | None = Query(None, description="id of the last job of the previous page"),
+    before: str | None = Query(
+        None, description="`next_cursor` of the previous page (the id of its last job)"
+    ),
+    schedule_id: str | None = Query(None, description="only the jobs this schedule started"),
+    trigger: JobTrigger | None = Query(None, description="only jobs started this way"),
+    q: str | None = Query(
+        None,
+        max_length=200,
+        description="text to find: an id prefix, or part of the module id, the error or an "
+        "input value (case-insensitive; secret values never match)",
+    ),
+    since: str | None = Query(
+        None, max_length=40, description="created at or after: 2026-03-01, an ISO time, or 2d"
+    ),
+    until: str | None = Query(
+        None, max_length=40, description="created before: 2026-03-01, an ISO time, or 12h"
+    ),
+    sort: SortKey = Query("created", description="created, duration or results"),
+    order: Order = Query("desc", description="desc (default) or asc"),
     engine: Engine = Depends(get_engine),
 ) -> JSONResponse:
     size = page_size(limit, MAX_JOBS)
-    jobs = await engine.jobs.page(
-        status=status.value if status else None, module_id=module_id, before=before, limit=size
+    now = time.time()
+    where = JobFilter(
+        status=status.value if status else None,
+        module_id=module_id,
+        q=q.strip() if q and q.strip() else None,
+        since=parse_time(since, "since", now) if since is not None else None,
+        until=parse_time(until, "until", now) if until is not None else None,
+        trigger=trigger.value if trigger else None,
+        schedule_id=schedule_id,
     )
-    next_cursor = jobs[-1].id if len(jobs) == size else None
+    jobs = await engine.jobs.search(where, sort=sort, order=order, before=before, limit=size)
+    next_cursor = None
+    if len(jobs) == size:  # the default order's cursor stays the last id, as it always was
+        last = jobs[-1]
+        plain = (sort, order) == ("created", "desc")
+        next_cursor = last.id if plain else encode_cursor(sort, order, key_of(last, sort))
     return JSONResponse({"jobs": [job.to_api() for job in jobs], "next_cursor": next_cursor})
 
 

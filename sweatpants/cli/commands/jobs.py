@@ -11,7 +11,7 @@ from sweatpants.cli.commands import retention
 from sweatpants.cli.commands.logs import end_summary, job_path, log_printer, positive_int
 from sweatpants.cli.context import Context
 from sweatpants.cli.errors import EXIT_ERROR, EXIT_OK, EXIT_STOPPED, CliError
-from sweatpants.cli.follow import follow_logs
+from sweatpants.cli.follow import follow_logs, follow_with_progress
 from sweatpants.cli.formatting import (
     job_runtime,
     local_time,
@@ -19,8 +19,10 @@ from sweatpants.cli.formatting import (
     short_id,
 )
 from sweatpants.cli.output import STATUS_STYLES
+from sweatpants.cli.progress import progress_wanted
 
 STATUSES = ("pending", "running", "completed", "failed", "stopped")
+SORTS = ("created", "duration", "results")
 END_CODES = {"completed": EXIT_OK, "failed": EXIT_ERROR, "stopped": EXIT_STOPPED}
 MAX_PAGES = 10_000  # `jobs --all`: a bound on pages, far above any real job count
 STOP_WAIT_POLL = 0.2
@@ -118,11 +120,36 @@ def register(
     jobs = sub.add_parser(
         "jobs",
         parents=[common],
-        help="list jobs, newest first",
-        description="List jobs, newest first.",
+        help="list jobs, newest first; --search and --since find older ones",
+        description=(
+            "List jobs, newest first. --search finds text in a job's id (a prefix), module, "
+            "error or input values (never in secret values); --since and --until take a date "
+            "(2026-03-01), an ISO time or a time back from now (2d, 12h)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  sweatpants jobs --search timeout --since 2d\n"
+            "  sweatpants jobs --status failed --since 2026-03-01 --until 2026-03-08\n"
+            "  sweatpants jobs --sort duration -n 10"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     jobs.add_argument("--status", choices=STATUSES, help="only jobs in this state")
     jobs.add_argument("--module", "-m", help="only jobs of this module")
+    jobs.add_argument(
+        "--search",
+        "-s",
+        metavar="TEXT",
+        help="only jobs whose id, module, error or inputs hold TEXT",
+    )
+    jobs.add_argument(
+        "--since", metavar="WHEN", help="only jobs created since: 2d, 12h, 2026-03-01"
+    )
+    jobs.add_argument("--until", metavar="WHEN", help="only jobs created before: 1d, 2026-03-08")
+    jobs.add_argument(
+        "--sort", choices=SORTS, default="created", help="order by this, largest first (created)"
+    )
+    jobs.add_argument("--asc", action="store_true", help="smallest (oldest) first")
     jobs.add_argument("--limit", "-n", type=positive_int, default=100, help="at most N jobs (100)")
     jobs.add_argument("--all", "-a", action="store_true", help="every job (ignores --limit)")
     jobs.set_defaults(handler=jobs_command)
@@ -161,7 +188,10 @@ def run_command(ctx: Context) -> int:
         return EXIT_OK
     show = log_printer(out, ctx.json)
     try:
-        end = follow_logs(ctx.target(), job_id, show if not args.quiet else _ignore)
+        if progress_wanted(out.stdout, as_json=ctx.json, quiet=args.quiet):
+            end = follow_with_progress(ctx.target(), job_id, show, out.stdout)
+        else:
+            end = follow_logs(ctx.target(), job_id, show if not args.quiet else _ignore)
     except KeyboardInterrupt:
         out.note(
             f"\nDetached; job {short_id(job_id)} keeps running "
@@ -214,7 +244,15 @@ def _wait_ended(ctx: Context, job_id: str, timeout: float) -> dict[str, Any]:
 
 def list_jobs(ctx: Context) -> dict[str, Any]:
     args = ctx.args
-    params: dict[str, Any] = {"status": args.status, "module_id": args.module}
+    params: dict[str, Any] = {
+        "status": args.status,
+        "module_id": args.module,
+        "q": args.search,
+        "since": args.since,
+        "until": args.until,
+        "sort": args.sort,
+        "order": "asc" if args.asc else "desc",
+    }
     wanted = None if args.all else args.limit
     jobs: list[dict[str, Any]] = []
     cursor = None
@@ -236,7 +274,8 @@ def jobs_command(ctx: Context) -> int:
     jobs = listing["jobs"]
     if not jobs:
         what = f"{ctx.args.status} jobs" if ctx.args.status else "jobs"
-        ctx.out.line(f"No {what}.")
+        narrowed = ctx.args.search or ctx.args.since or ctx.args.until
+        ctx.out.line(f"No {what}{' match' if narrowed else ''}.")
         return EXIT_OK
     rows, styles = [], []
     for job in jobs:
@@ -257,5 +296,6 @@ def jobs_command(ctx: Context) -> int:
         ["ID", "MODULE", "STATUS", "CREATED", "RUNTIME", "RESULTS", "PROGRESS"], rows, styles
     )
     if listing.get("next_cursor"):
-        ctx.out.note(f"Showing the newest {len(jobs)}; --all lists every job.", "dim")
+        shown = "newest" if (ctx.args.sort, ctx.args.asc) == ("created", False) else "first"
+        ctx.out.note(f"Showing the {shown} {len(jobs)}; --all lists every job.", "dim")
     return EXIT_OK

@@ -9,9 +9,10 @@ from urllib.parse import quote
 
 from sweatpants.cli.client import DaemonClient
 from sweatpants.cli.context import Context
-from sweatpants.cli.follow import follow_logs
+from sweatpants.cli.follow import follow_logs, follow_with_progress
 from sweatpants.cli.formatting import local_time, short_id
 from sweatpants.cli.output import LEVEL_STYLES, Output
+from sweatpants.cli.progress import progress_wanted
 
 MAX_PAGES = 10_000  # pages of one `logs` answer (each holds up to the daemon's cap)
 
@@ -112,7 +113,17 @@ def logs_command(ctx: Context) -> int:
         if not level or str(entry.get("level", "")).upper() == level:
             show(entry)
 
-    end = follow_logs(ctx.target(), job_id, show_matching, after=last)
+    if progress_wanted(ctx.out.stdout, as_json=ctx.json, quiet=False):
+        end = follow_with_progress(
+            ctx.target(),
+            job_id,
+            show_matching,
+            ctx.out.stdout,
+            initial=job.get("progress"),
+            after=last,
+        )
+    else:
+        end = follow_logs(ctx.target(), job_id, show_matching, after=last)
     if not ctx.json:
         ctx.out.note(end_summary(job_id, end), "dim")
     return 0

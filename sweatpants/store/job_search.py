@@ -1,0 +1,122 @@
+"""SQL for finding jobs: `GET /jobs` with `q`, `since`/`until`, `trigger`, `schedule_id` and
+a sort by created, duration or results, a keyset page at a time.
+
+What `q` matches besides an id prefix lives in `job_text` (see its migration in schema.py): one
+narrow row per job, kept by triggers, holding the job's module id, its error and the values
+of its inputs in lower case, each separated by a unit separator (so a search never matches
+across two fields). A sealed secret (`{"$sealed": "<token>"}`) is left out of it, so no
+secret value (nor its ciphertext) ever matches. Scanning that narrow table is ~3x cheaper
+than scanning `jobs`, whose rows carry inputs, settings and tracebacks.
+
+Two plans, chosen by how many jobs the text matches (measured in benchmarks/job_search.py):
+- few (up to `FEW` matches): collect the matching ids in one scan of `job_text`, then read
+  those jobs by key, sorted;
+- many: walk `jobs` in the order asked (an index for each sort) and check each row's text by
+  key, stopping once the page is full; with this many matches that is soon.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Literal
+
+from sweatpants.store.jobs import COLUMNS, JobRecord
+
+SortKey = Literal["created", "duration", "results"]
+Order = Literal["desc", "asc"]
+
+FEW = 2000  # at most this many text matches: read them by key (else walk jobs in order)
+
+# The sort key of each sort, as an SQL expression over `jobs`. `duration` is the same
+# expression as the index `jobs_by_duration`, so the index serves it: a job that has not
+# both started and ended counts as -1 (the shortest).
+SORT_SQL: dict[str, str] = {
+    "created": "created_at",
+    "duration": "IFNULL(completed_at - started_at, -1)",
+    "results": "result_count",
+}
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """What narrows the list; None means no narrowing by that."""
+
+    status: str | None = None
+    module_id: str | None = None
+    q: str | None = None
+    since: float | None = None  # created_at >= since (epoch seconds)
+    until: float | None = None  # created_at < until
+    trigger: str | None = None
+    schedule_id: str | None = None
+
+
+Key = tuple[float, str]  # (sort key value, id) of the last job of the previous page
+
+
+def text_matches(conn: sqlite3.Connection, q: str, limit: int) -> list[str]:
+    """Ids of up to `limit` jobs whose text holds `q` (case-insensitive)."""
+    rows = conn.execute(
+        "SELECT job_id FROM job_text WHERE instr(text, lower(?)) > 0 LIMIT ?", (q, limit)
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def search(
+    conn: sqlite3.Connection,
+    where: JobFilter,
+    *,
+    sort: SortKey = "created",
+    order: Order = "desc",
+    after: Key | None = None,
+    limit: int = 100,
+) -> list[JobRecord]:
+    """One page of the jobs `where` admits, by `sort` in `order`, after the key `after`."""
+    clauses: list[str] = []
+    params: list[object] = []
+    for column, value in (
+        ("status", where.status),
+        ("module_id", where.module_id),
+        ("trigger", where.trigger),
+        ("schedule_id", where.schedule_id),
+    ):
+        if value:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if where.since is not None:
+        clauses.append("created_at >= ?")
+        params.append(where.since)
+    if where.until is not None:
+        clauses.append("created_at < ?")
+        params.append(where.until)
+    if where.q:
+        clauses.append(_text_clause(conn, where.q, params))
+    key = SORT_SQL[sort]
+    direction, compare = ("DESC", "<") if order == "desc" else ("ASC", ">")
+    if after is not None:
+        clauses.append(f"({key} {compare} ? OR ({key} = ? AND id {compare} ?))")
+        params.extend([after[0], after[0], after[1]])
+    where_sql = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = (
+        f"SELECT {COLUMNS} FROM jobs {where_sql} ORDER BY {key} {direction}, id {direction} LIMIT ?"
+    )
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return [JobRecord._make(row) for row in cursor.execute(sql, [*params, limit]).fetchall()]
+
+
+def _text_clause(conn: sqlite3.Connection, q: str, params: list[object]) -> str:
+    """`q` as a condition: an id starting with it, or text holding it (see the two plans)."""
+    # An id prefix by a range on the key, so `%` and `_` in `q` are plain characters.
+    params.extend([q, q + "\U0010ffff"])
+    prefix = "(id >= ? AND id < ?)"
+    found = text_matches(conn, q, FEW + 1)
+    if len(found) <= FEW:
+        params.append(json.dumps(found))
+        return f"({prefix} OR id IN (SELECT value FROM json_each(?)))"
+    params.append(q)
+    return (
+        f"({prefix} OR EXISTS (SELECT 1 FROM job_text WHERE job_text.job_id = jobs.id "
+        "AND instr(job_text.text, lower(?)) > 0))"
+    )
