@@ -297,6 +297,15 @@ class Environments:
         return removed
 
 
+def pinned(env_dir: Path) -> list[str]:
+    """`name==version` for every package installed in the environment."""
+    found = {
+        (dist.metadata["Name"] or "").strip(): dist.version
+        for dist in metadata.distributions(path=[str(site_packages(env_dir))])
+    }
+    return [f"{name}=={version}" for name, version in sorted(found.items()) if name]
+
+
 def disk_usage(folder: Path) -> tuple[int, int]:
     """(bytes of every file, bytes of the files only this folder links to): packages uv
     linked from its cache are shared with the cache and with other environments."""

@@ -7,6 +7,13 @@ twice), and the actor gets `gcs://` URIs: `working_dir` for the module (the acto
 first on its path), `py_modules` for the `sweatpants` package the runner needs (the daemon's
 own version, so both sides speak the same protocol), and `pip` for its requirements.txt
 (Ray builds a virtualenv per distinct set on each node and caches it).
+
+The `pip` list is the set the module's local environment was built from: its requirements
+plus what the SDK needs (`sweatpants.modules.envs.sdk_needs`); once that environment is
+built here, every package in it is pinned at the version it has here, so the module runs
+with the same versions locally and on the cluster. Ray's `pip` virtualenv also sees the
+node's own packages, which is how a cluster without access to a package index still finds
+the SDK's httpx (Ray's `uv` plugin ignores them, so it is not used).
 """
 
 from __future__ import annotations
@@ -19,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import sweatpants
+from sweatpants.jobs import envdir
+from sweatpants.modules import envs
+from sweatpants.modules.manifest import Manifest
 from sweatpants.modules.requirements import requirements_text
 
 MODULE_EXCLUDES = ["__pycache__", "*.pyc", ".git"]
@@ -35,6 +45,18 @@ def requirement_lines(text: str) -> list[str]:
         if line and not line.startswith("#"):
             lines.append(line)
     return lines
+
+
+def cluster_requirements(module_dir: Path, deps_path: str | None) -> list[str] | None:
+    """The `pip` list of a module's runtime_env: None without requirements."""
+    text = requirements_text(module_dir)
+    if text is None:
+        return None
+    lines = requirement_lines(text)
+    if deps_path is not None and envdir.is_environment(deps_path):
+        options = [line for line in lines if line.startswith("-")]
+        return options + envs.pinned(Path(deps_path))
+    return lines + envs.sdk_needs(Manifest.load(module_dir).capabilities)
 
 
 def _upload(function: Any, runtime_env: dict[str, Any], scratch: str) -> dict[str, Any]:
@@ -76,7 +98,7 @@ class Packages:
             "py_modules": [self._sweatpants()],
             "env_vars": {"PYTHONUNBUFFERED": "1"},
         }
-        text = requirements_text(Path(module_dir))
-        if text is not None:
-            runtime_env["pip"] = {"packages": requirement_lines(text), "pip_check": False}
+        packages = cluster_requirements(Path(module_dir), spec.get("deps_path"))
+        if packages is not None:
+            runtime_env["pip"] = {"packages": packages, "pip_check": False}
         return runtime_env
