@@ -41,7 +41,7 @@ class Reports(Module):
                                       if m in sys.modules),
         }
 """
-HOLD = [{"id": "hold", "type": "number", "default": 0}]
+HOLD: list[dict[str, Any]] = [{"id": "hold", "type": "number", "default": 0}]
 
 BUSY = """
 import asyncio
@@ -59,7 +59,7 @@ class Busy(Module):
             await asyncio.sleep(0.05)
         yield {}
 """
-BUSY_INPUTS = [
+BUSY_INPUTS: list[dict[str, Any]] = [
     {"id": "mode", "type": "text", "default": "spin"},
     {"id": "n", "type": "integer", "default": 0},
 ]
