@@ -317,3 +317,30 @@ def test_kill_9_resumes_an_environment_job_and_idle_starters_end(
     wait_for(lambda: not alive(first["ppid"]), 30, what="the idle starter to end")
     second = run_one(daemon, "reports")
     assert second["ppid"] != first["ppid"] and second["idna"] == "3.6"
+
+
+BROWSING = """
+from sweatpants import Module, get_browser
+
+class Browsing(Module):
+    async def run(self, inputs, settings):
+        import idna, playwright
+        async with get_browser(use_proxy=False) as context:
+            page = await context.new_page()
+            await page.goto("data:text/html,<title>from the pool</title>")
+            yield {"title": await page.title(), "idna": idna.__version__,
+                   "playwright_file": playwright.__file__}
+"""
+
+
+@pytest.mark.browser
+def test_the_browser_pool_serves_an_environment_module(envd: RunningDaemon, sources: Path) -> None:
+    folder = write_module(
+        sources, "browsing", BROWSING, capabilities=["browser"], requirements="idna==3.6\n"
+    )
+    install(envd, folder)
+    env = env_of(envd, "browsing")
+    assert "playwright>=1.40" in env["sdk_needs"]
+    result = run_one(envd, "browsing")
+    assert result["title"] == "from the pool" and result["idna"] == "3.6"
+    assert inside(result["playwright_file"], env["path"])
