@@ -7,6 +7,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -182,3 +183,17 @@ def test_the_wait_socket_refuses_a_missing_id(daemon: RunningDaemon) -> None:
     assert message["type"] == "error" and message["field"] == "callback_id"
     with httpx.Client(base_url=daemon.url) as client:
         assert client.get("/callbacks/wait").json()["detail"] == "Callback not found"
+
+
+def test_the_example_in_the_module_docs_runs(daemon: RunningDaemon) -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "modules.md").read_text()
+    section = doc.split("## Waiting for an outside agent", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    write_module(daemon.modules_dir, "approval", code)
+    assert daemon.client().post("/modules/reload").status_code == 200
+    job_id = daemon.start_job("approval")
+    ticket = f"approve-{job_id}"
+    wait_for(lambda: any(ticket in e["message"] for e in daemon.logs(job_id)), 60, what="the wait")
+    daemon.client().post("/callbacks", json={"callback_id": ticket, "payload": {"approved": True}})
+    assert daemon.wait_job(job_id)["status"] == "completed"
+    assert daemon.results(job_id) == [{"approved": True}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from starlette.routing import Route, WebSocketRoute
 from sweatpants.api.app import create_app
 from sweatpants.api.scopes import required_scope
 from sweatpants.config import Settings
+from sweatpants.tokens import Reason
 
 # Routes no signed token reaches without `*`: what jobs use (the master token) and the
 # dashboard's page. Anything new outside a family lands here and must be added on purpose.
@@ -58,3 +60,32 @@ def test_every_route_of_the_app_belongs_to_a_family(tmp_path: Path) -> None:
                 if required_scope(method, route.path) == "*":
                     unmapped.add(route.path)
     assert unmapped <= EVERY_SCOPE_ONLY, unmapped - EVERY_SCOPE_ONLY
+
+
+def _table(first_header: str) -> list[list[str]]:
+    lines = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip().strip("`") for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_the_documented_scope_table_is_the_code() -> None:
+    rows = _table("path")
+    checked = 0
+    for path, reading, changing in rows:
+        for name in re.findall(r"`?/([a-z-]+)", path):
+            read = required_scope("GET", f"/{name}")
+            write = required_scope("POST", f"/{name}")
+            if name in ("events",):
+                read = write = required_scope("GET", "/events", websocket=True)
+            assert (read or "any valid token", write) == (reading.strip("`"), changing), path
+            checked += 1
+    assert checked >= 12
+
+
+def test_the_documented_reasons_are_the_code() -> None:
+    assert [row[0] for row in _table("reason")] == [reason.value for reason in Reason]

@@ -17,8 +17,10 @@ from sweatpants.api.schemas import Error
 BEARER_SCHEME = "BearerToken"
 
 _ERRORS = {
-    401: "a token is configured (SWEATPANTS_API_AUTH_TOKEN) and the request did not carry it",
-    403: "the request came for a foreign Host or from a foreign Origin",
+    401: "a token is configured (SWEATPANTS_API_AUTH_TOKEN, SWEATPANTS_API_SIGNED_TOKEN_SECRET) "
+    "and the request carried no valid one; `detail` is the reason (`token expired`, ...)",
+    403: "the request came for a foreign Host or from a foreign Origin, or its signed token "
+    "lacks the scope the route needs (`token missing required scope: X`)",
     404: "the id names nothing (module, job)",
     409: "the request clashes with the current state (job already ended, module in use, "
     "ambiguous job id prefix: see `matches`)",
@@ -52,8 +54,9 @@ class SweatpantsAPI(FastAPI):
             "type": "http",
             "scheme": "bearer",
             "description": (
-                "The value of SWEATPANTS_API_AUTH_TOKEN. Needed only when the daemon is "
-                "started with one; WebSockets and downloads may pass it as `?token=`."
+                "The value of SWEATPANTS_API_AUTH_TOKEN, or a signed user token (see "
+                "docs/api.md). Needed only when the daemon is started with one; WebSockets "
+                "and downloads may pass it as `?token=`."
             ),
         }
         # Either the token or nothing: the daemon's configuration decides which it needs.
