@@ -247,8 +247,19 @@ class Retention:
                 self.purging = batch.remaining
                 if batch.remaining == 0:
                     self._idle.set()
+                    await self._give_back_space()
                     break
                 await asyncio.sleep(0)  # let other writes in between batches
+
+    async def _give_back_space(self) -> None:
+        """The rows are gone: return the free pages left, a bounded number per write."""
+        if self.auto_vacuum != "incremental":
+            return
+        for _ in range(100_000):  # bound: 400 GB of 4 KB pages
+            if self.free_pages == 0 or self.purging:
+                return
+            self.free_pages = await self._store.write(sql.give_back_space)
+            await asyncio.sleep(0)
 
     async def _policy(self) -> None:
         """SWEATPANTS_KEEP_JOBS_DAYS: prune finished jobs older than that, hourly (more

@@ -21,6 +21,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from sweatpants.store import timeline
+
 BATCH_ROWS = 2000  # rows of one table deleted per batch (a few ms on these machines)
 VACUUM_PAGES = 512  # free pages given back per batch (2 MB with 4 KB pages)
 FINAL = ("completed", "failed", "stopped")
@@ -153,6 +155,7 @@ def purge_batch(conn: sqlite3.Connection, rows: int = BATCH_ROWS) -> Purged:
         logs += max(gone_logs, 0)
         if gone_results < budget and gone_logs < budget:  # nothing of this job is left
             conn.execute("DELETE FROM purges WHERE job_id = ?", (job_id,))
+            timeline.forget_job(conn, job_id)
             done.append(job_id)
         budget -= max(gone_results, gone_logs, 1)
     free = give_back_space(conn)
