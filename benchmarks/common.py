@@ -49,6 +49,9 @@ TARGETS: dict[str, tuple[str, float]] = {
     "job_search_p99_ms": ("<=", 100),  # issue 16: GET /jobs?q=... over 100,000 jobs
     "memory_1m_growth_mb": ("<=", 20),
     "timeline_max_ms": ("<=", 200),  # issue 16: GET /jobs/{id}/timeline of a 10M-row job
+    "desktop_launch_s": ("<=", 2.0),  # issue 18: `sweatpants app` → dashboard visible
+    "desktop_reopen_s": ("<=", 1.0),  # issue 18: window closed → shown again
+    "desktop_closed_pss_mib": ("<=", 150),  # issue 18: the app's tree, window closed
 }
 
 # ---------------------------------------------------------------------------- bench modules

@@ -1,14 +1,15 @@
-"""The desktop app in GUI mode: tray + dashboard window + status watcher around one engine.
+"""The desktop app in GUI mode: tray + status watcher around one engine; the dashboard window
+is a process of its own, started when the user opens it and gone when they close it.
 
 Threads and loops:
-- main thread: the tray is started detached (`run_detached`), then pywebview's GUI loop runs
-  (`webview.start`) until the window is destroyed. With Qt on Linux, Qt's loop is a GLib
-  loop, so it also drives the GTK/AppIndicator tray.
+- main thread: the tray's loop (`pystray.Icon.run`: GLib on Linux, the system's own on
+  Windows and macOS) until Quit.
 - `sweatpants-server`: the daemon (uvicorn + engine) when the app started it itself.
 - `sweatpants-watch`: polls `/status` once a second and redraws the tray.
 - `sweatpants-actions`: runs menu actions in order (Quit waits for jobs to checkpoint here,
   while the tray shows "stopping").
-- `sweatpants-doorbell`: answers a second launch by showing the window.
+- `sweatpants-doorbell`: answers a second launch by opening the window.
+- `sweatpants-window`: reads what the window process reports while it runs.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from sweatpants.desktop.instance import Doorbell, desktop_dir
 from sweatpants.desktop.notify import Notifier
 from sweatpants.desktop.tray import Tray, TrayActions
 from sweatpants.desktop.watch import Watcher
-from sweatpants.desktop.window import DashboardWindow
+from sweatpants.desktop.window_process import CLOSED, DashboardWindow
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +73,12 @@ class DesktopApp:
         self._quit_started = threading.Event()
         self._closed = False
         self._close_lock = threading.Lock()
+        self.hidden = hidden
         self.window = DashboardWindow(
             dashboard_url(link),
             storage_path=desktop_dir(settings.data_dir) / "webview",
-            on_shown=self._on_window_shown,
-            hidden=hidden,
+            gui=gui.webview_gui,
+            on_event=self._on_window_event,
         )
         self.tray = Tray(
             TrayActions(
@@ -101,13 +103,13 @@ class DesktopApp:
         )
 
     def run(self) -> int:
-        """Block in the GUI loop until Quit (or SIGINT/SIGTERM); then stop everything."""
-        self.tray.start()
-        self.window.create()
+        """Block in the tray's loop until Quit (or SIGINT/SIGTERM); then stop everything."""
         previous = signal.signal(signal.SIGTERM, self._on_signal)
         self.doorbell.start()
+        if not self.hidden:
+            self.window.open()
         try:
-            self.window.run(self.gui.webview_gui, on_started=self._on_started)
+            self.tray.run(on_started=self._on_started)
         finally:
             signal.signal(signal.SIGTERM, previous)
             self._close()
@@ -121,11 +123,18 @@ class DesktopApp:
         log.info("desktop: signal %s received; quitting", signum)
         self.tray.submit(self.quit)
 
-    def _on_window_shown(self) -> None:
-        self.watcher.mark_seen()
+    def _on_window_event(self, event: str) -> None:
+        if event == "shown":
+            log.info("desktop: dashboard window shown")
+            self.watcher.mark_seen()
+        elif event == "loaded":
+            log.info("desktop: dashboard loaded")
+        elif event == CLOSED:
+            log.info("desktop: dashboard window closed")
 
     def open_dashboard(self) -> None:
-        self.window.show()
+        self.window.open()
+        self.watcher.mark_seen()
 
     def toggle_autostart(self) -> None:
         enabled = not self.autostart.is_enabled()
@@ -141,9 +150,8 @@ class DesktopApp:
         self._quit_started.set()
         log.info("desktop: quitting")
         self.tray.show_stopping()
-        self.window.hide()
+        self.window.close()
         self._close()
-        self.window.destroy()
 
     def _close(self) -> None:
         """Everything but the GUI loop; safe to call twice (Quit, then after the loop)."""
@@ -153,6 +161,7 @@ class DesktopApp:
             self._closed = True
             self.watcher.stop()
             self.doorbell.stop()
+            self.window.close()
             owned = self.link.owned
             try:
                 self.link.stop(stop_timeout(self.settings))

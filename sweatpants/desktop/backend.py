@@ -1,9 +1,10 @@
 """Can this session show a tray icon and a window? If not, why (so the app can say so).
 
 On Linux the tray needs a display and a pystray backend with a real menu (`appindicator`
-or `gtk`, both through PyGObject); the window needs pywebview with Qt (PyQt6 +
-QtWebEngine) or GTK (WebKit2GTK through PyGObject). Windows and macOS use their native
-backends. Nothing here starts a GUI loop.
+or `gtk`, both through PyGObject); the window needs pywebview with GTK (WebKit2GTK through
+PyGObject: the lightest, preferred) or else Qt (PyQt6 + QtWebEngine). Windows uses WebView2
+(`edgechromium`), macOS WKWebView (`cocoa`). Nothing here starts a GUI loop, and nothing here
+imports a web engine: the window runs in a process of its own.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ class GuiSupport:
     available: bool
     reason: str = ""
     webview_gui: str | None = None
+
+
+# The lightest web view of each platform (pywebview's names); Linux's is chosen at run time.
+PLATFORM_WEBVIEW = {"win32": "edgechromium", "darwin": "cocoa"}
 
 
 def has_display(environ: Mapping[str, str] | None = None, platform: str | None = None) -> bool:
@@ -59,22 +64,28 @@ def missing_qt_libraries(environ: Mapping[str, str] | None = None) -> list[str]:
     return [pkg for lib, pkg in QT_XCB_LIBRARIES.items() if ctypes.util.find_library(lib) is None]
 
 
+def _has_webkit2gtk() -> bool:
+    """WebKit2GTK's GObject typelib is installed (Debian: gir1.2-webkit2-4.1)."""
+    if not _module_exists("gi"):
+        return False
+    try:
+        import gi
+
+        gi.require_version("GIRepository", "2.0")
+        from gi.repository import GIRepository
+    except (ImportError, ValueError):
+        return False
+    repository = GIRepository.Repository.get_default()
+    return any(repository.enumerate_versions("WebKit2"))
+
+
 def _linux_webview_gui() -> str | None:
+    """WebKitGTK where it is installed (a third of Qt WebEngine's memory), else Qt."""
+    if _has_webkit2gtk():
+        return "gtk"
     qt = _module_exists("PyQt6.QtWebEngineWidgets") or _module_exists("PySide6.QtWebEngineWidgets")
     if qt and not missing_qt_libraries():
         return "qt"
-    if _module_exists("gi"):
-        try:
-            import gi
-
-            for version in ("4.1", "4.0"):
-                try:
-                    gi.require_version("WebKit2", version)
-                    return "gtk"
-                except ValueError:
-                    continue
-        except ImportError:
-            return None
     return None
 
 
@@ -84,8 +95,8 @@ def detect() -> GuiSupport:
         return GuiSupport(False, "no display (neither DISPLAY nor WAYLAND_DISPLAY is set)")
     if not _module_exists("webview"):
         return GuiSupport(False, f"pywebview is not installed; {INSTALL_HINT}")
-    gui: str | None = None
-    if sys.platform not in {"win32", "darwin"} and not os.environ.get("PYWEBVIEW_GUI"):
+    gui: str | None = PLATFORM_WEBVIEW.get(sys.platform)
+    if sys.platform not in PLATFORM_WEBVIEW and not os.environ.get("PYWEBVIEW_GUI"):
         gui = _linux_webview_gui()
         if gui is None:
             missing = missing_qt_libraries()

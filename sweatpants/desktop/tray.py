@@ -2,7 +2,8 @@
 
 The icon's look follows the daemon (idle / running / failed since the last look) and its
 title carries the counts: the title is the tooltip where the platform has one, and on X11
-it is also the name of the docked icon window. Menu callbacks run on the GUI thread; every
+it is also the name of the docked icon window. The icon's loop owns the main thread of the
+tray process (the dashboard window is a process of its own). Menu callbacks run on it; every
 action is handed to one worker thread, so a slow action (Quit waits for jobs to checkpoint)
 never freezes the menu or the window.
 """
@@ -117,11 +118,17 @@ class Tray:
 
         return on_click
 
-    def start(self) -> None:
-        """Show the icon; the GUI loop that drives it is the window's (or pystray's own)."""
-        self.icon.run_detached()
-        _quiet_notifier(self.icon)
-        log.info("desktop: tray icon started (backend %s)", self.backend)
+    def run(self, on_started: Callable[[], None]) -> None:
+        """Show the icon and block in its loop (the main thread's) until `stop()`;
+        `on_started` runs in a thread once the icon is up."""
+
+        def setup(icon: Any) -> None:
+            icon.visible = True
+            _quiet_notifier(icon)
+            log.info("desktop: tray icon started (backend %s)", self.backend)
+            on_started()
+
+        self.icon.run(setup=setup)
 
     def submit(self, action: Callable[[], None]) -> None:
         self._runner.submit(action)

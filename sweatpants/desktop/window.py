@@ -1,27 +1,38 @@
-"""The dashboard window: pywebview on the daemon's URL; closing it hides it to the tray.
+"""The dashboard window, in a process of its own: `python -m sweatpants.desktop.window`.
 
-pywebview's loop (`webview.start`) must own the main thread; `show()`, `hide()` and
-`destroy()` may be called from any thread (pywebview hands them to the GUI thread). The
-window is created once, hidden or shown, and lives until Quit: closing it only hides it,
-so opening it again is instant and keeps the dashboard's state.
+The tray starts this process when the user opens the dashboard and the process ends when the
+window is closed, so the web engine (WebKitGTK, WKWebView, WebView2, or Qt WebEngine) costs
+memory only while the window is open. The tray process holds the engine, the icon and the
+menu; see `sweatpants.desktop.window_process` for its side.
+
+Nothing secret is on the command line (other users can read it): the tray writes the window's
+settings, the dashboard URL with its `#token=` among them, as the first line on this process's
+stdin. Lines after it, tray → window: `show` (bring the window to the front). The end of
+stdin means the tray is quitting: the window closes. Window → tray, one word a line on
+stdout: `shown`, `loaded`. The process moves its stdout aside first thing, so what the web
+engine prints never mixes into those lines.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import sys
 import threading
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sweatpants.desktop.icons import app_icon_path
+from sweatpants.jobs.stdio import take_stdio
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("sweatpants.desktop.window")
 
 TITLE = "Sweatpants"
 APP_NAME = "sweatpants"
+SHOWN = "shown"
+LOADED = "loaded"
+SHOW = "show"
 
 
 def prepare_qt_environment() -> None:
@@ -32,93 +43,82 @@ def prepare_qt_environment() -> None:
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
 
-class DashboardWindow:
-    """One pywebview window on the dashboard; `on_shown` runs each time it is shown."""
+class WindowProcess:
+    """The pywebview window of this process and its two lines to the tray."""
 
-    def __init__(
-        self,
-        url: str,
-        storage_path: Path,
-        on_shown: Callable[[], None],
-        hidden: bool = False,
-    ) -> None:
-        self.url = url
-        self.storage_path = storage_path
-        self._on_shown = on_shown
-        self._hidden = hidden
-        self._quitting = threading.Event()
+    def __init__(self, config: dict[str, Any], events: BinaryIO) -> None:
+        self.url = str(config["url"])
+        self.storage_path = str(config["storage_path"])
+        self.gui: str | None = config.get("gui")
+        self._events = events
+        self._events_lock = threading.Lock()
         self._window: Any = None
-        self._skip_shown = hidden
 
-    def create(self) -> None:
+    def tell(self, word: str) -> None:
+        """One line to the tray; a tray that went away is not an error here."""
+        with self._events_lock, contextlib.suppress(OSError):
+            self._events.write(word.encode() + b"\n")
+
+    def run(self, control: BinaryIO) -> None:
+        """Show the window and block in the GUI loop until it is closed."""
         import webview
 
+        if self.gui == "qt":
+            prepare_qt_environment()
         self._window = webview.create_window(
             TITLE,
             self.url,
             width=1200,
             height=800,
             min_size=(480, 360),
-            hidden=self._hidden,
             background_color="#FFFFFF",
             text_select=True,
         )
-        self._window.events.closing += self._on_closing
-        self._window.events.loaded += self._on_loaded
-        self._window.events.shown += self._on_window_shown
-
-    def run(self, gui: str | None, on_started: Callable[[], None]) -> None:
-        """Block in the GUI loop until `destroy()`; `on_started` runs in a new thread."""
-        import webview
-
-        if gui == "qt":
-            prepare_qt_environment()
+        self._window.events.shown += lambda: self.tell(SHOWN)
+        self._window.events.loaded += lambda: self.tell(LOADED)
         icon = app_icon_path()
-        self.storage_path.mkdir(parents=True, exist_ok=True)
-        # Qt names the app (X11 WM_CLASS, what desktops match launchers by) after argv[0].
-        argv0 = sys.argv[0] if sys.argv else ""
+        os.makedirs(self.storage_path, exist_ok=True)
+        # Qt and GTK name the app (X11 WM_CLASS, what desktops match launchers by) after argv[0].
         if sys.argv:
             sys.argv[0] = APP_NAME
-        try:
-            webview.start(
-                on_started,
-                gui=gui,  # type: ignore[arg-type]
-                private_mode=False,
-                storage_path=str(self.storage_path),
-                icon=str(icon) if icon else None,
-            )
-        finally:
-            if sys.argv:
-                sys.argv[0] = argv0
+        # A daemon thread: a thread of pywebview's own would keep the process alive once the
+        # window is closed, until the tray closes its end of the pipe.
+        threading.Thread(
+            target=self._listen, args=(control,), name="tray-lines", daemon=True
+        ).start()
+        webview.start(
+            gui=self.gui,  # type: ignore[arg-type]
+            private_mode=False,
+            storage_path=self.storage_path,
+            icon=str(icon) if icon else None,
+        )
 
-    def show(self) -> None:
-        if self._window is None or self._quitting.is_set():
-            return
-        self._window.show()
+    def _listen(self, control: BinaryIO) -> None:
+        """The tray's lines; `show` waits (in pywebview) until the window has been shown."""
+        for line in control:
+            if line.strip() == SHOW.encode():
+                self._window.show()
+                self._window.restore()  # un-minimise and raise it
+        self._window.destroy()  # the tray is gone or quitting
 
-    def hide(self) -> None:
-        if self._window is not None:
-            self._window.hide()
-            log.info("desktop: dashboard window hidden")
 
-    def destroy(self) -> None:
-        """Close for good (Quit): the GUI loop ends once the window is gone."""
-        self._quitting.set()
-        if self._window is not None:
-            self._window.destroy()
+def main() -> int:
+    events_fd, control_fd = take_stdio()
+    events = os.fdopen(events_fd, "wb", buffering=0)
+    control = os.fdopen(control_fd, "rb", buffering=0)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    import webview  # noqa: F401  # while the tray gets the engine ready
 
-    def _on_closing(self) -> bool:
-        if self._quitting.is_set():
-            return True
-        threading.Thread(target=self.hide, name="sweatpants-hide", daemon=True).start()
-        return False  # keep the window (and the app) alive in the tray
+    line = control.readline()
+    if not line.strip():
+        return 0  # the tray no longer wants a window
+    WindowProcess(json.loads(line), events).run(control)
+    # The window is closed: end now, without tearing the web engine down object by object.
+    logging.shutdown()
+    os._exit(0)
 
-    def _on_loaded(self) -> None:
-        log.info("desktop: dashboard loaded")
 
-    def _on_window_shown(self) -> None:
-        if self._skip_shown:
-            self._skip_shown = False  # pywebview reports a window created hidden as shown
-            return
-        log.info("desktop: dashboard window shown")
-        self._on_shown()
+if __name__ == "__main__":
+    raise SystemExit(main())
