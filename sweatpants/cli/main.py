@@ -11,7 +11,16 @@ import argparse
 import os
 import sys
 
-from sweatpants.cli.commands import daemon, jobs, logs, modules, results, tokens, webhooks
+from sweatpants.cli.commands import (
+    daemon,
+    jobs,
+    logs,
+    mcp_server,
+    modules,
+    results,
+    tokens,
+    webhooks,
+)
 from sweatpants.cli.context import Context
 from sweatpants.cli.errors import (
     EXIT_ERROR,
@@ -52,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     modules.register(sub, common)
     webhooks.register(sub, common)
     tokens.register(sub, common)
+    mcp_server.register(sub, common)
     return parser
 
 
