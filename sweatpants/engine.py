@@ -146,9 +146,15 @@ class Engine:
         result: dict[str, Any] = status()
         return result
 
-    async def rerun(self, job_id: str, overrides: dict[str, Any] | None = None) -> Job:
-        """A new job copied from `job_id` inside the daemon, secrets included (see rerun.py)."""
-        return await rerun(self.jobs, self.modules, self.secrets, job_id, overrides)
+    async def rerun(
+        self,
+        job_id: str,
+        overrides: dict[str, Any] | None = None,
+        created_by: int | None = None,
+    ) -> Job:
+        """A new job copied from `job_id` inside the daemon, secrets included (see rerun.py);
+        `created_by` is who asked (the `sub` of a signed token), not who made the original."""
+        return await rerun(self.jobs, self.modules, self.secrets, job_id, overrides, created_by)
 
     async def start(self) -> None:
         self.started_at = time.time()

@@ -114,6 +114,11 @@ def test_jobs_record_the_subject_that_created_them(daemon: RunningDaemon) -> Non
         assert made.status_code == 200, made.text
         job = client.get(f"/jobs/{made.json()['id']}", headers=bearer(writer)).json()
         assert job["created_by"] == 77
+        other = mint_token(SECRET, 78, "jobs:*", ttl=600)
+        again = client.post(f"/jobs/{job['id']}/rerun", headers=bearer(other))
+        assert again.status_code == 200, again.text
+        rerun = client.get(f"/jobs/{again.json()['id']}", headers=bearer(other)).json()
+        assert rerun["created_by"] == 78  # who asked for the rerun
         by_master = client.post("/jobs", json={"module_id": "hello"}, headers=bearer(MASTER))
         assert (
             client.get(f"/jobs/{by_master.json()['id']}", headers=bearer(MASTER)).json()[

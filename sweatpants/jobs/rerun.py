@@ -32,6 +32,7 @@ async def rerun(
     box: SecretBox,
     job_id: str,
     overrides: Mapping[str, Any] | None = None,
+    created_by: int | None = None,
 ) -> Job:
     """Submit a copy of job `job_id` with `overrides` (only the keys of `OVERRIDABLE` that
     are present count; `max_duration: None` means no limit). 404 for an unknown id; 409 when
@@ -67,6 +68,7 @@ async def rerun(
         retries=original.max_attempts - 1,
         retry_delay=original.retry_delay,
         trigger=JobTrigger.RERUN,
+        created_by=created_by,
     )
 
 

@@ -136,10 +136,13 @@ async def stop_job(job_id: str, engine: Engine = Depends(get_engine)) -> dict[st
     responses=errors(404, 409, 415, 422, 503),
 )
 async def rerun_job(
-    job_id: str, request: RerunRequest | None = None, engine: Engine = Depends(get_engine)
+    job_id: str,
+    incoming: Request,
+    request: RerunRequest | None = None,
+    engine: Engine = Depends(get_engine),
 ) -> dict[str, Any]:
     """A new job with the same module, inputs and settings (secrets copied inside the
     daemon), with the body's values over them key by key."""
     overrides = request.model_dump(exclude_unset=True) if request is not None else {}
-    job = await engine.rerun(job_id, overrides)
+    job = await engine.rerun(job_id, overrides, created_by(incoming))
     return {"id": job.id, "status": job.status.value}
