@@ -9,15 +9,18 @@ stored; a resumed job's dropped results leave its counts.
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from sweatpants.api.app import create_app
 from sweatpants.config import Settings
@@ -28,6 +31,9 @@ from sweatpants.store import results as result_sql
 from sweatpants.store import timeline as timeline_sql
 from sweatpants.store.db import connect
 from sweatpants.store.schema import MIGRATIONS, migrate
+from tests.support.browser import ConsoleWatch, launch_chromium, screenshot
+from tests.support.daemon import RunningDaemon
+from tests.support.modules import write_module
 
 T0 = 1_699_999_200.0  # a whole hour, so every slot size lines up with it
 
@@ -168,9 +174,9 @@ def test_long_jobs_read_minutes_or_hours_and_sum_the_same(tmp_path: Path) -> Non
 )
 def test_plan_covers_the_range_in_whole_slots(start: float, end: float, buckets: int) -> None:
     cut = timeline_sql.plan(start, end, buckets)
-    assert 1 <= cut.count <= buckets
+    assert 1 <= cut.n_buckets <= buckets
     assert cut.width % cut.span == 0 and cut.start % cut.span == 0
-    assert cut.start <= start and cut.start + cut.count * cut.width >= end
+    assert cut.start <= start and cut.start + cut.n_buckets * cut.width >= end
 
 
 def test_a_resumed_job_uncounts_the_results_it_dropped(tmp_path: Path) -> None:
@@ -316,3 +322,110 @@ def test_a_pending_job_has_an_empty_timeline_up_to_now(tmp_path: Path) -> None:
     assert body["status"] == "pending" and body["bucket_seconds"] >= 6
     assert len(body["time"]) <= 5 and body["time"][0] <= time.time() - 30
     assert set(body["results"]) == {0} and set(body["progress_done"]) == {None}
+
+
+# ----- in Chromium, against a real daemon --------------------------------------------------
+
+FLOOD = """
+from sweatpants import Module
+
+
+class Flood(Module):
+    async def run(self, inputs, settings):
+        total = int(inputs.get("count", 100000))
+        await self.log("flooding")
+        for i in range(total):
+            yield {"i": i}
+            if i % 10000 == 9999:
+                await self.progress(i + 1, total)
+                await self.log(f"{i + 1} results")
+"""
+
+TRICKLE = """
+import asyncio
+from sweatpants import Module
+
+
+class Trickle(Module):
+    async def run(self, inputs, settings):
+        for i in range(600):  # at most a minute
+            if self.is_cancelled:
+                return
+            yield {"i": i}
+            await self.progress(i + 1, 600)
+            await asyncio.sleep(0.1)
+"""
+
+COUNT_INPUT = [{"id": "count", "type": "integer", "default": 100000}]
+
+
+@pytest.fixture(scope="module")
+def chart_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDaemon]:
+    data_dir = tmp_path_factory.mktemp("charts") / "data"
+    write_module(data_dir / "modules", "flood", FLOOD, inputs=COUNT_INPUT)
+    write_module(data_dir / "modules", "trickle", TRICKLE)
+    daemon = RunningDaemon(data_dir).start()
+    yield daemon
+    daemon.stop()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    with launch_chromium() as browser:
+        yield browser
+
+
+@pytest.mark.live
+@pytest.mark.browser
+def test_the_job_page_of_a_100k_result_job_draws_its_chart(
+    chart_daemon: RunningDaemon, chromium: Any
+) -> None:
+    job_id = chart_daemon.start_job("flood", inputs={"count": 100_000})
+    job = chart_daemon.wait_job(job_id, timeout=120)
+    assert job["status"] == "completed" and job["result_count"] == 100_000
+    timeline = chart_daemon.client().get(f"/jobs/{job_id}/timeline").json()
+    assert sum(timeline["results"]) == 100_000 and sum(timeline["logs"]) == 11
+    assert [d for d in timeline["progress_done"] if d is not None][-1] == 100_000
+
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        watch = ConsoleWatch().attach(page)
+        page.goto(f"{chart_daemon.url}/#/jobs/{job_id}")
+        figure = page.locator("#job-timeline")
+        expect(figure).to_have_attribute("data-drawn", str(len(timeline["time"])), timeout=20_000)
+        expect(figure.locator("canvas")).to_have_count(1)
+        expect(figure.locator(".chart-summary")).to_contain_text("100,000 results and 11 log lines")
+        box = figure.locator("canvas").bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 100
+        screenshot(page, "job-timeline")
+        assert watch.unexpected() == []
+    finally:
+        context.close()
+
+
+@pytest.mark.live
+@pytest.mark.browser
+def test_a_running_job_extends_its_chart_from_progress_events(
+    chart_daemon: RunningDaemon, chromium: Any
+) -> None:
+    job_id = chart_daemon.start_job("trickle")
+    chart_daemon.wait_job(job_id, ("running",), timeout=60)
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        watch = ConsoleWatch().attach(page)
+        page.goto(f"{chart_daemon.url}/#/jobs/{job_id}")
+        figure = page.locator("#job-timeline")
+        expect(figure).to_have_attribute("data-drawn", re.compile(r"\d+"), timeout=20_000)
+        first = int(figure.get_attribute("data-drawn") or 0)
+        # Progress events come every 0.5 s; each one after the first adds a point.
+        page.wait_for_function(
+            f"Number(document.querySelector('#job-timeline').dataset.drawn) >= {first + 3}",
+            timeout=20_000,
+        )
+        assert watch.unexpected() == []
+    finally:
+        context.close()
+        chart_daemon.client().post(f"/jobs/{job_id}/stop")
+        chart_daemon.wait_job(job_id, timeout=60)

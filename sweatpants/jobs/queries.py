@@ -222,7 +222,7 @@ def timeline_answer(
     done: list[float | None] = []
     total: list[float | None] = []
     progress: tuple[float | None, float | None] = (None, None)
-    for index in range(cut.count):
+    for index in range(cut.n_buckets):
         begin = cut.start + index * cut.width
         row = by_index.get(index)
         counted = (row[1], row[2]) if row is not None else (0, 0)

@@ -230,6 +230,7 @@ def prepare_retry(conn: sqlite3.Connection, job_id: str, *, retry_at: float) -> 
     """A failed attempt back to `pending` as the next attempt, from its last checkpoint
     (results newer than it dropped; the failure's error cleared: its log keeps it). Returns
     how many results were dropped."""
+    timeline.forget_results(conn, job_id, checkpoint_seq(conn, job_id))
     dropped = conn.execute(
         "DELETE FROM results WHERE job_id = ? "
         "AND seq > (SELECT checkpoint_seq FROM jobs WHERE id = ?)",

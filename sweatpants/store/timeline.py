@@ -65,6 +65,11 @@ def forget_results(conn: sqlite3.Connection, job_id: str, after_seq: int) -> Non
     _add(conn, job_id, "results", {int(row[0]): int(row[1]) for row in found})
 
 
+def forget_job(conn: sqlite3.Connection, job_id: str) -> None:
+    """Drop a deleted job's activity (its slots are a few hundred small rows at most per hour)."""
+    conn.execute("DELETE FROM job_activity WHERE job_id = ?", (job_id,))
+
+
 def sample_progress(
     conn: sqlite3.Connection, job_id: str, at: float, done: float, total: float | None
 ) -> None:
@@ -79,12 +84,12 @@ def sample_progress(
 
 
 class Plan(NamedTuple):
-    """How a time range is cut into buckets: `count` buckets of `width` seconds from `start`
+    """How a time range is cut into buckets: `n_buckets` buckets of `width` seconds from `start`
     (a whole multiple of `span`, the slot size read)."""
 
     start: int
     width: int
-    count: int
+    n_buckets: int
     span: int
 
 
@@ -122,7 +127,7 @@ def buckets(conn: sqlite3.Connection, job_id: str, cut: Plan) -> list[Bucket]:
             "span": cut.span,
             "start": cut.start,
             "width": cut.width,
-            "last": cut.count - 1,
+            "last": cut.n_buckets - 1,
         },
     ).fetchall()
     return [(int(r[0]), int(r[1]), int(r[2]), r[3], r[4]) for r in rows]

@@ -3,11 +3,12 @@ import { api, wsUrl } from "../api.js";
 import { h, ico, button, notice } from "../dom.js";
 import { isActive, jobDurationMs, num, shortId, timeFull, timeShort } from "../format.js";
 import { badge, progressBar, tickDurations, updateProgress, liveDuration } from "../components/status.js";
-import { rerunJob, stopJob } from "../components/jobactions.js";
+import { deleteJobs, rerunJob, stopJob } from "../components/jobactions.js";
 import { prefillFromJob, setPrefill } from "../components/prefill.js";
 import { LogView } from "../components/logview.js";
 import { ResultsView } from "../components/results.js";
 import { ReconnectingSocket } from "../socket.js";
+import { TimelineChart } from "../components/charts.js";
 
 const LOG_PAGE = 10_000;
 
@@ -23,6 +24,13 @@ export default async function jobDetail(ctx) {
   const moduleId = job.module_id;
   ctx.setTitle(`${moduleId} ${shortId(id)}`);
 
+  // ----- activity chart: the stored timeline, extended live by progress events -----
+  const chart = new TimelineChart();
+  scope.add(() => chart.destroy());
+  const loadTimeline = () => api.get(`/jobs/${encodeURIComponent(id)}/timeline`, { buckets: 200 }, scope.signal)
+    .then((timeline) => chart.set(timeline))
+    .catch(() => {});
+
   // ----- header -----
   const titleBadge = h("span");
   const stopBtn = button("Stop", { kind: "danger", icon: "stop", attrs: { id: "job-stop" } });
@@ -31,6 +39,11 @@ export default async function jobDetail(ctx) {
   againBtn.addEventListener("click", async () => {
     const started = await rerunJob(id, againBtn);
     if (started) ctx.navigate(`#/jobs/${started}`);
+  });
+  const deleteBtn = button("Delete", { kind: "danger", icon: "trash", attrs: { id: "job-delete", title: "Delete this job with its logs, results and checkpoint" } });
+  deleteBtn.addEventListener("click", async () => {
+    const gone = await deleteJobs([id]);
+    if (gone.length) ctx.navigate("#/jobs");
   });
   const editBtn = button("Edit and run", { attrs: { id: "job-edit-run", title: "The run form with this job's values; secrets are left empty" } });
   editBtn.addEventListener("click", () => {
@@ -91,9 +104,10 @@ export default async function jobDetail(ctx) {
             h("h1", null, h("a", { href: `#/modules/${encodeURIComponent(moduleId)}`, style: { color: "inherit" } }, moduleId)),
             titleBadge),
           h("p", { class: "sub mono", style: { fontSize: "12.5px" } }, id)),
-        h("div", { class: "page-actions" }, editBtn, againBtn, stopBtn))),
+        h("div", { class: "page-actions" }, editBtn, againBtn, stopBtn, deleteBtn))),
     errorHost,
     h("section", { class: "card", "aria-label": "Job facts" }, h("div", { class: "card-body stack", style: { gap: "16px" } }, progressHost, meta)),
+    h("section", { class: "card", "aria-label": "Job activity" }, h("div", { class: "card-body" }, chart.figure)),
     h("section", { class: "card", "aria-label": "Job output" }, tabList, panels),
   );
   select("logs");
@@ -101,6 +115,7 @@ export default async function jobDetail(ctx) {
   function renderJob() {
     titleBadge.replaceChildren(badge(job.status));
     stopBtn.hidden = !isActive(job.status);
+    deleteBtn.hidden = isActive(job.status);
     if (isActive(job.status)) stopBtn.disabled = job.status === "stopping";
     resultCount.textContent = num(job.result_count ?? 0);
     const showProgress = isActive(job.status) || (job.progress && job.progress.done !== undefined);
@@ -209,6 +224,7 @@ export default async function jobDetail(ctx) {
   const refreshResults = scope.throttle(() => { if (resultsLoaded) results.maybeRefresh(job.result_count ?? 0); }, 1000);
   scope.on(events, "job", (e) => {
     if (e.detail.id !== id) return;
+    if (isActive(job.status) && !isActive(e.detail.status)) loadTimeline(); // the whole life, now it is over
     job = { ...job, ...e.detail };
     renderJob();
     refreshResults();
@@ -216,6 +232,7 @@ export default async function jobDetail(ctx) {
   scope.on(events, "progress", (e) => {
     if (e.detail.id !== id) return;
     job.progress = e.detail.progress;
+    chart.live(e.detail);
     onActivity();
     const bar = progressHost.querySelector(".progress");
     if (bar) updateProgress(bar, job.progress, job.status);
@@ -230,6 +247,7 @@ export default async function jobDetail(ctx) {
   scope.interval(() => tickDurations(root), 1000);
 
   renderJob();
+  loadTimeline();
   if (changedMeanwhile) reload().catch(() => {});
 }
 

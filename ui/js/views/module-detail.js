@@ -6,6 +6,7 @@ import { badge, liveDuration, tickDurations } from "../components/status.js";
 import { confirmDialog } from "../components/dialog.js";
 import { toast, toastError } from "../components/toast.js";
 import { moduleSettings } from "../components/modulesettings.js";
+import { RunHistoryChart } from "../components/charts.js";
 
 export default async function moduleDetail(ctx) {
   const { root, scope, params } = ctx;
@@ -45,6 +46,8 @@ export default async function moduleDetail(ctx) {
   );
 
   const jobsList = h("ul", { class: "job-list" }, h("li", { class: "loading" }, "Loading…"));
+  const history = new RunHistoryChart();
+  scope.add(() => history.destroy());
 
   root.append(
     h("div", null,
@@ -57,6 +60,7 @@ export default async function moduleDetail(ctx) {
           h("a", { class: "btn btn-primary", href: `#/run/${encodeURIComponent(id)}` }, ico("play"), "Run")))),
     h("div", { class: "grid two-col" },
       h("div", { class: "stack", style: { gap: "16px" } },
+        card("Run history", history.figure, { id: "md-history", hint: "the last 100 runs" }),
         card("Inputs", paramTable(mod.inputs, "This module takes no inputs."), { flush: true, id: "md-inputs" }),
         card("Settings", moduleSettings(mod, { signal: scope.signal }), { flush: !(mod.settings || []).length, id: "md-settings" }),
         card("Manifest", h("pre", { class: "code-block", tabindex: "0", "aria-label": "Full manifest" }, JSON.stringify(mod, null, 2)), { id: "md-manifest", hint: "module.json as the daemon read it" })),
@@ -77,7 +81,12 @@ export default async function moduleDetail(ctx) {
       h("div", { class: "side muted" }, timeShort(job.started_at || job.created_at)),
       h("div", { class: "meta" }, liveDuration(job), h("span", null, plural(job.result_count ?? 0, "result"))))));
   };
-  const refresh = scope.throttle(() => loadJobs().catch(() => {}), 1000);
+  const loadHistory = async () => {
+    const data = await api.get("/jobs", { module_id: id, limit: 100 }, scope.signal);
+    await history.set(data.jobs);
+  };
+  const refresh = scope.throttle(() => { loadJobs().catch(() => {}); loadHistory().catch(() => {}); }, 1000);
+  loadHistory().catch(() => {});
   scope.on(ctx.events, "job", (e) => { if (e.detail.module_id === id) refresh(); });
   await loadJobs();
 }

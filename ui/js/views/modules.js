@@ -112,7 +112,7 @@ function moduleCard(mod) {
       h("span", { class: "version" }, `v${mod.version || "?"}`)),
     h("p", { class: "desc" }, mod.description || h("span", { class: "muted" }, "No description.")),
     h("div", { class: "foot" },
-      h("div", { class: "chips", "aria-label": "Capabilities" }, caps),
+      h("div", { class: "chips", role: "group", "aria-label": "Capabilities" }, caps),
       h("div", { class: "page-actions" },
         h("a", { class: "btn btn-sm", href: `#/modules/${encodeURIComponent(mod.id)}`, "aria-label": `Details of ${mod.name || mod.id}` }, "Details"),
         h("a", { class: "btn btn-sm btn-primary", href: `#/run/${encodeURIComponent(mod.id)}`, "aria-label": `Run ${mod.name || mod.id}` }, ico("play"), "Run"))));

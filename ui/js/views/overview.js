@@ -5,6 +5,7 @@ import { ago, duration, isActive, num, plural, shortId, timeShort } from "../for
 import { badge, liveDuration, progressBar, setDurationJob, tickDurations, updateProgress } from "../components/status.js";
 import { stopJob } from "../components/jobactions.js";
 import { browserBody, proxyBody } from "../components/services.js";
+import { JobsPerDayChart, busiestModules } from "../components/charts.js";
 
 const RECENT = 8;
 
@@ -17,6 +18,9 @@ export default async function overview(ctx) {
   const recentList = h("ul", { class: "job-list", "aria-label": "Recent jobs" });
   const services = h("div");
   const activeCount = h("span", { class: "hint" });
+  const perDay = new JobsPerDayChart();
+  scope.add(() => perDay.destroy());
+  const busiest = h("div");
 
   root.append(
     h("div", { class: "page-head" },
@@ -25,6 +29,9 @@ export default async function overview(ctx) {
         h("a", { class: "btn", href: "#/modules" }, ico("box"), "Modules"),
         h("a", { class: "btn btn-primary", href: "#/jobs" }, ico("list"), "All jobs"))),
     statCards,
+    h("div", { class: "grid two-col", id: "ov-history" },
+      card("Last 30 days", perDay.figure, { id: "ov-per-day" }),
+      card("Busiest modules", busiest, { id: "ov-busiest", hint: "the most jobs in the last 30 days" })),
     h("div", { class: "grid two-col" },
       h("div", { class: "stack", style: { gap: "16px" } },
         card("Running now", activeList, { flush: true, id: "ov-active", actions: activeCount }),
@@ -126,6 +133,14 @@ export default async function overview(ctx) {
 
   const refreshStatus = scope.throttle(() => loadStatus().catch(() => {}), 1000);
 
+  async function loadStats() {
+    const stats = await api.get("/stats/jobs", { days: 30 }, scope.signal);
+    replace(busiest, stats.modules.length ? busiestModules(stats.modules) : empty("No jobs yet", "Modules that ran jobs in the last 30 days are ranked here.", "box"));
+    await perDay.set(stats);
+  }
+  const refreshStats = scope.throttle(() => loadStats().catch(() => {}), 5000);
+  scope.on(events, "job", refreshStats);
+
   scope.on(events, "job", onJob);
   scope.on(events, "progress", onProgress);
   scope.on(events, "resync", () => { loadStatus().catch(() => {}); loadJobs().catch(() => {}); });
@@ -133,6 +148,7 @@ export default async function overview(ctx) {
   // A slow refresh for the uptime figure only; everything else is pushed over /events.
   scope.interval(() => loadStatus().catch(() => {}), 30_000);
 
+  loadStats().catch(() => {});
   await Promise.all([loadStatus(), loadJobs()]);
 }
 
