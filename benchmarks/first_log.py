@@ -37,10 +37,12 @@ MARKER = "first-line"
 PAUSE = 0.3  # seconds between one job's end and the next POST in the "spaced" series
 
 
-def one_job(daemon: Daemon, timeout: float = 20.0) -> tuple[float, str, dict[str, object]]:
+def one_job(
+    daemon: Daemon, timeout: float = 20.0, module_id: str = "bench-hello"
+) -> tuple[float, str, dict[str, object]]:
     """(client ms, job id, the first log entry)."""
     t0 = time.perf_counter()
-    job_id = daemon.start_job("bench-hello")
+    job_id = daemon.start_job(module_id)
     deadline = time.monotonic() + timeout
     with connect(daemon.ws_url(f"/jobs/{job_id}/logs/stream"), open_timeout=timeout) as ws:
         for _ in range(1000):
@@ -69,12 +71,14 @@ def summary(label: str, key: str, values: list[float], note: str = "") -> list[F
     ]
 
 
-def series(daemon: Daemon, jobs: int, pause: float) -> dict[str, list[float]]:
+def series(
+    daemon: Daemon, jobs: int, pause: float, module_id: str = "bench-hello"
+) -> dict[str, list[float]]:
     """Time `jobs` jobs one after another, `pause` s apart (after the previous one ended)."""
     out: dict[str, list[float]] = {"client": [], "engine": [], "start": []}
     for _ in range(jobs):
         time.sleep(pause)
-        elapsed, job_id, entry = one_job(daemon)
+        elapsed, job_id, entry = one_job(daemon, module_id=module_id)
         (job,) = wait_final(daemon, [job_id], 30)
         created = parse_ts(job["created_at"])
         out["client"].append(elapsed)

@@ -139,7 +139,7 @@ class Environments:
         building = self.root / f".tmp-{request.key}-{secrets.token_hex(4)}"
         started = time.monotonic()
         try:
-            installer = self._build(request, building, sdk, say)
+            installer = self._build(request, building, sdk, say, fresh=rebuild)
             self._write_marker(request, building, installer)
             self._swap(building, target)
         finally:
@@ -148,7 +148,13 @@ class Environments:
         say(f"environment {request.key} ready in {time.monotonic() - started:.2f} s: {target}")
         return target
 
-    def _build(self, request: EnvRequest, building: Path, sdk: Path, say: OutputLine) -> str:
+    def _build(
+        self, request: EnvRequest, building: Path, sdk: Path, say: OutputLine, *, fresh: bool
+    ) -> str:
+        """Make the environment in `building`; the installer used. uv resolves from its cache
+        alone first (no network: a second environment of known packages takes a fraction of
+        a second) and asks the package index only if the cache lacks something, or when
+        `fresh` (a rebuild: the index's newest versions)."""
         binary = uv.uv_binary()
         needs = building / NEEDS_NAME
         python = envdir.interpreter(building)
@@ -177,10 +183,22 @@ class Environments:
             installer = "pip"
         requirements_file = request.module_dir / REQUIREMENTS_NAME
         say(f"installing {requirements_file} with {', '.join(sdk_needs(request.capabilities))}")
-        self._step(
-            [*install, "--requirement", str(requirements_file), "--requirement", str(needs)],
-            request, env, say, f"{installer} install for {what}",
-        )  # fmt: skip
+        install += ["--requirement", str(requirements_file), "--requirement", str(needs)]
+        if installer == "uv" and not fresh:
+            from_cache: list[str] = []
+            done = process.stream(
+                [*install, "--offline"], timeout=self.timeout, on_line=from_cache.append,
+                cwd=request.module_dir, env=env, what=f"uv install (from its cache) for {what}",
+            )  # fmt: skip
+            if done.ok:
+                for line in from_cache:
+                    say(line)
+                say("resolved from uv's cache (no network)")
+                install = []
+            else:
+                say("uv's cache lacks some of it: resolving against the package index")
+        if install:
+            self._step(install, request, env, say, f"{installer} install for {what}")
         (site_packages(building) / PTH_NAME).write_text(f"{sdk}\n", encoding="utf-8")
         return installer
 
