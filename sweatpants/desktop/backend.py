@@ -20,7 +20,7 @@ from dataclasses import dataclass
 INSTALL_HINT = (
     "install the GUI extra: pip install 'sweatpants[gui]' (on Debian/Ubuntu first: "
     "apt-get install libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0 "
-    "libxcb-icccm4 libxcb-keysyms1)"
+    "gir1.2-webkit2-4.1)"
 )
 
 
@@ -105,7 +105,7 @@ def detect() -> GuiSupport:
                     False, f"Qt needs system libraries: apt-get install -y {' '.join(missing)}"
                 )
             return GuiSupport(
-                False, f"no pywebview backend (Qt WebEngine or WebKit2GTK); {INSTALL_HINT}"
+                False, f"no pywebview backend (WebKit2GTK or Qt WebEngine); {INSTALL_HINT}"
             )
     try:
         pystray = importlib.import_module("pystray")
