@@ -429,3 +429,25 @@ def test_a_running_job_extends_its_chart_from_progress_events(
         context.close()
         chart_daemon.client().post(f"/jobs/{job_id}/stop")
         chart_daemon.wait_job(job_id, timeout=60)
+
+
+def test_the_docs_state_the_code_s_limits() -> None:
+    """docs/api.md and docs/dashboard.md say what the code does (limits, defaults, versions)."""
+    from sweatpants.api.routes import activity
+
+    root = Path(__file__).resolve().parent.parent
+    api_doc = " ".join((root / "docs" / "api.md").read_text().split())
+    dashboard_doc = " ".join((root / "docs" / "dashboard.md").read_text().split())
+    assert f"`?buckets=200` (1 to {activity.MAX_BUCKETS:,})" in api_doc
+    assert f"`?days=30` (1 to {activity.MAX_DAYS})" in api_doc
+    assert "buckets outside 1 to 1,000" in api_doc.replace("`buckets` outside", "buckets outside")
+    assert "the ten modules with the most of them" in api_doc
+    views = root / "ui" / "js" / "views"
+    assert "{ buckets: 200 }" in (views / "job-detail.js").read_text()
+    assert "{ module_id: id, limit: 100 }" in (views / "module-detail.js").read_text()
+    assert "{ days: 30 }" in (views / "overview.js").read_text()
+    assert "the last 100 runs" in dashboard_doc and "the last 30 days" in dashboard_doc
+    uplot = root / "ui" / "vendor" / "uplot" / "uPlot.esm.js"
+    assert "(v1.6.32)" in uplot.read_text()[:400] and "uPlot) 1.6.32 (MIT)" in dashboard_doc
+    assert 140_000 < uplot.stat().st_size < 150_000 and "ES module of 145 KB" in dashboard_doc
+    assert (root / "ui" / "vendor" / "uplot" / "LICENSE").read_text().startswith("The MIT License")
