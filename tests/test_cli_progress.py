@@ -13,13 +13,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from sweatpants.cli.progress import RATE_WINDOW, Progress, progress_wanted
 from tests.support.daemon import RunningDaemon
 from tests.support.modules import write_module
-
-pytestmark = pytest.mark.live
 
 CLI = [sys.executable, "-m", "sweatpants"]
 WIPE = "\r\x1b[2K"  # what the progress line writes before each redraw
@@ -37,7 +38,7 @@ class Steps(Module):
             yield {"i": i}
             await asyncio.sleep(inputs["pause"])
 """
-INPUTS = [
+INPUTS: list[dict[str, Any]] = [
     {"id": "n", "type": "integer", "default": 30},
     {"id": "pause", "type": "number", "default": 0.1},
     {"id": "tag", "type": "text", "default": "plain"},
@@ -67,13 +68,13 @@ def run_piped(daemon: RunningDaemon, *args: str) -> subprocess.CompletedProcess[
 
 
 def run_in_pty(
-    daemon: RunningDaemon, *args: str, timeout: float = 90, **env: str
+    daemon: RunningDaemon, *args: str, env: dict[str, str] | None = None, timeout: float = 90
 ) -> tuple[int, str]:
     """Run the CLI with a pty as its terminal (stdin, stdout, stderr); all it wrote."""
     master, slave = pty.openpty()
     process = subprocess.Popen(
         [*CLI, *args],
-        env=cli_env(daemon, **env),
+        env=cli_env(daemon, **(env or {})),
         stdin=slave,
         stdout=slave,
         stderr=slave,
@@ -104,6 +105,7 @@ def run_in_pty(
     return code, b"".join(chunks).decode("utf-8", "replace")
 
 
+@pytest.mark.live
 def test_run_follow_on_a_terminal_shows_the_progress_line(daemon: RunningDaemon) -> None:
     code, shown = run_in_pty(daemon, "run", "steps", "--follow")
     assert code == 0, shown
@@ -115,6 +117,7 @@ def test_run_follow_on_a_terminal_shows_the_progress_line(daemon: RunningDaemon)
     assert "completed" in shown.rsplit(WIPE, 1)[-1]  # the summary comes after the last wipe
 
 
+@pytest.mark.live
 def test_logs_follow_on_a_terminal_shows_the_progress_line(daemon: RunningDaemon) -> None:
     job_id = daemon.start_job("steps", inputs={"pause": 0.15})
     code, shown = run_in_pty(daemon, "logs", "-f", job_id[:8])
@@ -122,6 +125,7 @@ def test_logs_follow_on_a_terminal_shows_the_progress_line(daemon: RunningDaemon
     assert WIPE in shown and LINE.search(shown), shown[-2000:]
 
 
+@pytest.mark.live
 @pytest.mark.parametrize(
     ("args", "env"),
     [
@@ -133,11 +137,12 @@ def test_logs_follow_on_a_terminal_shows_the_progress_line(daemon: RunningDaemon
 def test_no_progress_line_for_json_quiet_or_no_color(
     daemon: RunningDaemon, args: tuple[str, ...], env: dict[str, str]
 ) -> None:
-    code, shown = run_in_pty(daemon, "run", "steps", "-i", "pause=0.02", "--follow", *args, **env)
+    code, shown = run_in_pty(daemon, "run", "steps", "-i", "pause=0.02", "--follow", *args, env=env)
     assert code == 0, shown
     assert WIPE not in shown and not LINE.search(shown), shown[-1000:]
 
 
+@pytest.mark.live
 def test_no_progress_line_when_output_is_not_a_terminal(daemon: RunningDaemon) -> None:
     done = run_piped(daemon, "run", "steps", "-i", "pause=0.02", "--follow")
     assert done.returncode == 0, done.stderr
@@ -145,6 +150,7 @@ def test_no_progress_line_when_output_is_not_a_terminal(daemon: RunningDaemon) -
     assert "\x1b" not in done.stdout and "ETA" not in done.stdout
 
 
+@pytest.mark.live
 def test_jobs_search_and_since(daemon: RunningDaemon) -> None:
     wanted = daemon.start_job("steps", inputs={"n": 1, "pause": 0, "tag": "Needle-42"})
     other = daemon.start_job("steps", inputs={"n": 1, "pause": 0, "tag": "hay"})
@@ -159,3 +165,37 @@ def test_jobs_search_and_since(daemon: RunningDaemon) -> None:
     bad = run_piped(daemon, "jobs", "--since", "yesterday")
     assert bad.returncode != 0 and bad.stderr.startswith("error: "), bad.stderr
     assert "since" in bad.stderr and "not a date" in bad.stderr
+
+
+def test_the_line_shows_done_total_rate_and_eta() -> None:
+    progress = Progress()
+    assert progress.text(80) == ""  # nothing reported: no line
+    progress.update(100, 1000, now=0.0)
+    assert progress.text(80) == "[##..................]  100/1,000  10%"
+    progress.update(300, 1000, now=4.0)  # 50 a second: 700 left take 14 s
+    assert progress.text(80) == "[######..............]  300/1,000  30%  50.0/s  ETA 14s"
+    progress.update(5, None, now=5.0)  # went back (resumed): the rate starts again
+    assert progress.text(80) == "5 done"
+    progress.update(5 + 2 * RATE_WINDOW, None, now=5.0 + 2 * RATE_WINDOW)
+    assert progress.text(80) == "25 done  1.0/s"
+    assert len(progress.text(12)) <= 11  # cut to the terminal's width
+    cli_doc = (Path(__file__).parents[1] / "docs" / "cli.md").read_text()
+    assert f"the rate over the last {RATE_WINDOW:g} s and an ETA" in cli_doc
+
+
+class FakeTerminal:
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def test_progress_is_wanted_only_by_a_person_at_a_terminal() -> None:
+    tty, pipe = FakeTerminal(True), FakeTerminal(False)
+    assert progress_wanted(tty, as_json=False, quiet=False, environ={})  # type: ignore[arg-type]
+    assert not progress_wanted(pipe, as_json=False, quiet=False, environ={})  # type: ignore[arg-type]
+    assert not progress_wanted(tty, as_json=True, quiet=False, environ={})  # type: ignore[arg-type]
+    assert not progress_wanted(tty, as_json=False, quiet=True, environ={})  # type: ignore[arg-type]
+    no_color = {"NO_COLOR": "1"}
+    assert not progress_wanted(tty, as_json=False, quiet=False, environ=no_color)  # type: ignore[arg-type]
