@@ -69,22 +69,30 @@ def decide(schedule: Schedule, now: float, previous_active: bool) -> Decision:
     A slot late by no more than `misfire_grace` fires as usual (a restart or a busy moment
     misses nothing); later than that it was missed (daemon down, machine asleep, process
     frozen, clock moved forward): `coalesce` starts one `catch_up` run for all of them, `skip`
-    none. Either way the next slot is the first one after now, so no burst can follow."""
+    none. Either way the next slot is the first one after now, so no burst can follow.
+
+    While the previous run is still going, `skip` drops the slot, `queue` keeps one run
+    waiting for it to end, `allow` starts one beside it. A catch-up run is never dropped:
+    it waits like a queued run (the previous run may be one the freeze or the restart held
+    up), and a queued run that starts more than the grace after its slot is a catch-up."""
+    grace = schedule.grace_seconds
+    coalesce = schedule.misfire is Misfire.COALESCE
     slot = schedule.next_run_at
     if slot is None or slot > now:  # only a queued run is waiting
         if previous_active:
             return Decision("wait", None, None, schedule.queued_at)
-        return Decision("fire", JobTrigger.SCHEDULE, None)
+        late = schedule.queued_at is not None and now - schedule.queued_at > grace
+        trigger = JobTrigger.CATCH_UP if late and coalesce else JobTrigger.SCHEDULE
+        return Decision("fire", trigger, None)
     following = schedule.timing.next_after(now)
-    trigger = JobTrigger.SCHEDULE
-    if now - slot > schedule.grace_seconds:
-        if schedule.misfire is Misfire.SKIP:
-            return Decision("missed", None, following, schedule.queued_at)
-        trigger = JobTrigger.CATCH_UP
-    if previous_active and schedule.overlap is Overlap.SKIP:
+    late = now - slot > grace
+    if late and not coalesce:
+        return Decision("missed", None, following, schedule.queued_at)
+    trigger = JobTrigger.CATCH_UP if late else JobTrigger.SCHEDULE
+    if previous_active and schedule.overlap is not Overlap.ALLOW:
+        if schedule.overlap is Overlap.QUEUE or late:
+            return Decision("queue", None, following, schedule.queued_at or slot)
         return Decision("skip", None, following, schedule.queued_at)
-    if previous_active and schedule.overlap is Overlap.QUEUE:
-        return Decision("queue", None, following, schedule.queued_at or slot)
     return Decision("fire", trigger, following)
 
 
@@ -216,6 +224,9 @@ class Schedules:
         started = 0
         for record in records:
             schedule = Schedule.from_record(record)
+            # The clock read now, not the loop's: a process frozen (or a machine suspended)
+            # between the two would judge a long-missed slot on time and fire twice.
+            now = max(now, time.time())
             try:
                 started += await self._fire_one(schedule, now)
             except Exception:  # one bad schedule must not stop the others
