@@ -36,5 +36,6 @@ export class LiveEvents extends EventTarget {
     if (msg.type === "job" && msg.job) this.dispatchEvent(new CustomEvent("job", { detail: msg.job }));
     else if (msg.type === "progress") this.dispatchEvent(new CustomEvent("progress", { detail: msg }));
     else if (msg.type === "disk" && msg.disk) this.dispatchEvent(new CustomEvent("disk", { detail: msg.disk }));
+    else if (msg.type === "jobs_deleted" && Array.isArray(msg.ids)) this.dispatchEvent(new CustomEvent("jobs_deleted", { detail: msg.ids }));
   }
 }

@@ -16,8 +16,9 @@ import run from "./views/run.js";
 import jobs from "./views/jobs.js";
 import jobDetail from "./views/job-detail.js";
 import proxy from "./views/proxy.js";
+import settings from "./views/settings.js";
 
-const VIEWS = { overview, modules, module: moduleDetail, run, jobs, job: jobDetail, proxy };
+const VIEWS = { overview, modules, module: moduleDetail, run, jobs, job: jobDetail, proxy, settings };
 
 class App {
   constructor() {

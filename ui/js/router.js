@@ -9,6 +9,7 @@ const ROUTES = [
   { pattern: /^\/jobs$/, name: "jobs" },
   { pattern: /^\/jobs\/([^/]+)$/, name: "job", keys: ["id"] },
   { pattern: /^\/proxy$/, name: "proxy" },
+  { pattern: /^\/settings$/, name: "settings" },
 ];
 
 /** Parse location.hash into {name, params, query}; unknown paths give name "notfound". */

@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import { h, replace, empty, ico } from "../dom.js";
 import { isActive, num, shortId, timeShort, timeFull } from "../format.js";
 import { badge, liveDuration, progressBar, tickDurations, updateProgress } from "../components/status.js";
-import { stopJob } from "../components/jobactions.js";
+import { deleteJobs, stopJob } from "../components/jobactions.js";
 import { createSelection } from "../components/selection.js";
 import { href } from "../router.js";
 
@@ -63,7 +63,9 @@ export default async function jobs(ctx) {
   const selection = createSelection({
     noun: ["job", "jobs"],
     actions: [{ id: "stop", label: "Stop", icon: "stop", kind: "danger", applies: (job) => isActive(job.status),
-      run: async (chosen) => { await Promise.all(chosen.map((job) => stopJob(job.id))); } }],
+      run: async (chosen) => { await Promise.all(chosen.map((job) => stopJob(job.id))); } },
+    { id: "delete", label: "Delete", icon: "trash", kind: "danger", applies: (job) => !isActive(job.status),
+      run: async (chosen) => { removeRows(await deleteJobs(chosen.map((job) => job.id))); } }],
   });
   const tbody = h("tbody");
   const pager = h("div", { class: "pager" });
@@ -243,6 +245,18 @@ export default async function jobs(ctx) {
     if (bar) updateProgress(bar, e.detail.progress, tr.dataset.status);
   });
   scope.on(events, "resync", () => { loadPage(null).catch(() => {}); refreshCounts(); });
+  scope.on(events, "jobs_deleted", (e) => removeRows(e.detail));
+
+  /** Deleted jobs leave the list (and the selection) at once. */
+  function removeRows(ids) {
+    let removed = 0;
+    for (const id of ids) {
+      const tr = rows.get(id);
+      if (tr) { tr.remove(); rows.delete(id); removed += 1; }
+      selection.forget(id);
+    }
+    if (removed) { renderEmpty(); refreshCounts(); }
+  }
   scope.interval(() => tickDurations(root), 1000);
 
   renderChips();
