@@ -480,6 +480,8 @@ def scenario(app: App, client: httpx.Client, xd: XDisplay, screens: Path, starte
     # The window is a process of its own, below the app (the tray process).
     window_pid = app.window_pid()
     assert window_pid is not None and xd.window_pid(window.wid) == window_pid
+    # Its URL and token came on its stdin: nothing on a command line other users can read.
+    assert TOKEN not in Path(f"/proc/{window_pid}/cmdline").read_text(errors="replace")
     wait_for("the tray icon to dock", lambda: tray_icon(xd), timeout=30)
     idle = "Sweatpants: Idle (0 running)"
     wait_for("the idle title", lambda: tray_title(xd, app) == idle, timeout=30)

@@ -9,7 +9,7 @@ Nothing secret is on the command line (other users can read it): the tray writes
 settings, the dashboard URL with its `#token=` among them, as the first line on this process's
 stdin. Lines after it, tray → window: `show` (bring the window to the front). The end of
 stdin means the tray is quitting: the window closes. Window → tray, one word a line on
-stdout: `shown`, `loaded`. The process moves its stdout aside first thing, so what the web
+stdout: `shown`, `loaded`, `gone` (closed: a `show` now would come too late). The process moves its stdout aside first thing, so what the web
 engine prints never mixes into those lines.
 """
 
@@ -32,6 +32,7 @@ TITLE = "Sweatpants"
 APP_NAME = "sweatpants"
 SHOWN = "shown"
 LOADED = "loaded"
+GONE = "gone"  # the window is closed; the process is ending
 SHOW = "show"
 
 
@@ -76,6 +77,7 @@ class WindowProcess:
         )
         self._window.events.shown += lambda: self.tell(SHOWN)
         self._window.events.loaded += lambda: self.tell(LOADED)
+        self._window.events.closed += lambda: self.tell(GONE)
         icon = app_icon_path()
         os.makedirs(self.storage_path, exist_ok=True)
         # Qt and GTK name the app (X11 WM_CLASS, what desktops match launchers by) after argv[0].

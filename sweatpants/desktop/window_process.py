@@ -6,7 +6,8 @@ line on the process's stdin: never on its command line, which other users can re
 the process runs, `open()` asks it to come to the front instead. Closing the window ends the
 process and frees the web engine's memory; `close()` (Quit) closes its stdin, which closes
 the window, and terminates it if it lingers. What the window reports (`shown`, `loaded`) is
-handed to `on_event` from a reader thread, then `closed` when the process has ended.
+handed to `on_event` from a reader thread, then `closed` when the process has ended. A window
+already closed (`gone`) whose process is still ending is not asked to show: a new one starts.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 WINDOW_MODULE = "sweatpants.desktop.window"
 CLOSED = "closed"
+GONE = "gone"  # what the window process says once its window is closed
 CLOSE_SECONDS = 5.0
 
 
@@ -43,6 +45,7 @@ class DashboardWindow:
         self._on_event = on_event
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
+        self._gone: set[int] = set()  # window processes whose window is already closed
         self._closing = False
 
     @property
@@ -57,7 +60,12 @@ class DashboardWindow:
             if self._closing:
                 return
             process = self._process
-            if process is not None and process.poll() is None and self._send(process, b"show"):
+            if (
+                process is not None
+                and process.poll() is None
+                and process.pid not in self._gone
+                and self._send(process, b"show")
+            ):
                 log.info("desktop: dashboard window raised")
                 return
             self._process = self._start()
@@ -89,12 +97,18 @@ class DashboardWindow:
         assert process.stdout is not None
         with process.stdout:
             for line in process.stdout:
-                self._event(line.decode("utf-8", "replace").strip())
+                word = line.decode("utf-8", "replace").strip()
+                if word == GONE:
+                    with self._lock:
+                        self._gone.add(process.pid)
+                self._event(word)
         code = process.wait()
         if process.stdin is not None:
             with contextlib.suppress(OSError):
                 process.stdin.close()
         log.info("desktop: dashboard window process ended (code %s)", code)
+        with self._lock:
+            self._gone.discard(process.pid)
         self._event(CLOSED)
 
     def _event(self, word: str) -> None:
