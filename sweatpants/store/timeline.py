@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal, NamedTuple
 
 SPANS = (1, 60, 3600)  # slot sizes kept, in seconds
@@ -50,9 +50,15 @@ def _add(
         )
 
 
-def count(conn: sqlite3.Connection, job_id: str, column: Column, times: Iterable[float]) -> None:
+def count(conn: sqlite3.Connection, job_id: str, column: Column, times: Sequence[float]) -> None:
     """Count rows just stored for a job (their timestamps) into its activity slots."""
-    _add(conn, job_id, column, Counter(int(t) for t in times))
+    if not times:
+        return
+    first = int(min(times))
+    if first == int(max(times)):  # a batch within one second, the usual case: no per-row work
+        _add(conn, job_id, column, {first: len(times)})
+    else:
+        _add(conn, job_id, column, Counter(int(t) for t in times))
 
 
 def forget_results(conn: sqlite3.Connection, job_id: str, after_seq: int) -> None:
