@@ -72,11 +72,6 @@ def envd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDaemon]:
     daemon.stop()
 
 
-@pytest.fixture(scope="module")
-def sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("sources")
-
-
 def install(daemon: RunningDaemon, folder: Path) -> dict[str, Any]:
     answer = daemon.client().post(
         "/modules/install", json={"source_path": str(folder)}, timeout=300
@@ -120,16 +115,26 @@ def inside(path: str, folder: str | Path) -> bool:
     return Path(path).resolve().is_relative_to(Path(folder).resolve())
 
 
+PINS = {"pin-a": "idna==3.6\n", "pin-b": "# B\nidna==3.7\n", "pin-c": "httpx==0.27.0\n"}
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory, envd: RunningDaemon) -> Path:
+    """Module sources, with pin-a, pin-b, pin-c (PINS) and plain (none) installed from them."""
+    folder = tmp_path_factory.mktemp("sources")
+    for module_id, requirements in PINS.items():
+        module = write_module(folder, module_id, REPORTS, inputs=HOLD, requirements=requirements)
+        assert install(envd, module)["requirements"] == "installed"
+    install(envd, write_module(folder, "plain", REPORTS, inputs=HOLD))
+    return folder
+
+
 def test_three_modules_side_by_side_each_on_its_own_versions(
     envd: RunningDaemon, sources: Path
 ) -> None:
     daemons_idna, daemons_httpx = metadata.version("idna"), metadata.version("httpx")
     assert daemons_idna not in ("3.6", "3.7") and daemons_httpx != "0.27.0"
-    pins = {"pin-a": "idna==3.6\n", "pin-b": "# B\nidna==3.7\n", "pin-c": "httpx==0.27.0\n"}
-    for module_id, requirements in pins.items():
-        folder = write_module(sources, module_id, REPORTS, inputs=HOLD, requirements=requirements)
-        assert install(envd, folder)["requirements"] == "installed"
-    install(envd, write_module(sources, "plain", REPORTS, inputs=HOLD))
+    pins = PINS
 
     # Run concurrently: each job holds on until all four have started.
     ids = {
@@ -344,3 +349,34 @@ def test_the_browser_pool_serves_an_environment_module(envd: RunningDaemon, sour
     result = run_one(envd, "browsing")
     assert result["title"] == "from the pool" and result["idna"] == "3.6"
     assert inside(result["playwright_file"], env["path"])
+
+
+@pytest.mark.browser
+def test_the_dashboard_shows_the_install_log(envd: RunningDaemon, sources: Path) -> None:
+    from playwright.sync_api import expect
+
+    from tests.support.browser import ConsoleWatch, launch_chromium, screenshot
+
+    bad = write_module(
+        sources, "dash-env", REPORTS, requirements="idna==3.6\nnonexistent-package-xyz==1.0\n"
+    )
+    with launch_chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(60_000)
+        page = context.new_page()
+        watch = ConsoleWatch(allowed=["422"]).attach(page)
+        page.goto(f"{envd.url}/#/modules")
+        page.get_by_role("button", name="Install module").click()
+        page.get_by_label("Folder path").fill(str(bad))
+        page.get_by_role("button", name="Install", exact=True).click()
+        log = page.locator("#install-log")
+        expect(log).to_contain_text("nonexistent-package-xyz")
+        expect(page.locator("#install-form")).to_contain_text("nonexistent-package-xyz")
+        screenshot(page, "module-install-log-failed")
+
+        (bad / "requirements.txt").write_text("idna==3.6\n")  # pin-a's first requirements
+        page.get_by_role("button", name="Install", exact=True).click()
+        expect(page.locator('[data-module="dash-env"]')).to_be_visible()
+        assert watch.unexpected() == []
+        context.close()
+    assert env_of(envd, "dash-env")["requirements"] == ["idna==3.6"]

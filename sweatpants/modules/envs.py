@@ -209,8 +209,10 @@ class Environments:
             args, timeout=self.timeout, on_line=say, cwd=request.module_dir, env=env, what=what
         )
         if not done.ok:
+            said = [line for line in done.tail(20).splitlines() if not line.startswith("Using ")]
             raise InvalidInput(
-                f"{request.module_dir / REQUIREMENTS_NAME}: {what} failed:\n{done.tail(20)}",
+                f"requirements.txt of module {request.module_id!r} cannot be installed "
+                f"({what} failed):\n" + "\n".join(said),
                 field=REQUIREMENTS_NAME,
             )
 

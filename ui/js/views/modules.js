@@ -3,6 +3,7 @@ import { api, isAbort } from "../api.js";
 import { h, replace, card, empty, ico, button, notice } from "../dom.js";
 import { toast } from "../components/toast.js";
 import { clearErrors, showError } from "../components/fields.js";
+import { streamInstall } from "../installlog.js";
 
 export default async function modules(ctx) {
   const { root, scope } = ctx;
@@ -142,16 +143,28 @@ function installPanel(onInstalled) {
       : [h("div", { class: "row" },
           field("install-url", "Repository URL", "repo_url", "https, ssh or a local path to a git repository.", "https://github.com/org/module.git"),
           field("install-sub", "Subfolder (optional)", "module_name", "When the repository holds several modules.", "my-module"))];
-    const form = h("form", { class: "form", novalidate: true, id: "install-form" }, general, fields, h("div", { class: "form-actions" }, submit));
+    // What the resolver and installer print while the module's environment is built.
+    const log = h("pre", {
+      id: "install-log", class: "mono", hidden: true, "aria-live": "polite", "aria-label": "Install log",
+      style: { maxHeight: "14em", overflow: "auto", fontSize: "12px", whiteSpace: "pre-wrap", margin: "0" },
+    });
+    const form = h("form", { class: "form", novalidate: true, id: "install-form" }, general, fields, h("div", { class: "form-actions" }, submit), log);
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       clearErrors(form);
       general.replaceChildren();
+      log.textContent = "";
+      log.hidden = true;
+      const onLine = (line) => {
+        log.hidden = false;
+        log.textContent += line + "\n";
+        log.scrollTop = log.scrollHeight;
+      };
       submit.disabled = true;
       try {
         const mod = mode === "folder"
-          ? await api.post("/modules/install", { source_path: form.elements.source_path.value.trim() })
-          : await api.post("/modules/install-git", cleanGit(form.elements.repo_url.value, form.elements.module_name.value));
+          ? await streamInstall("/modules/install", { source_path: form.elements.source_path.value.trim() }, onLine)
+          : await streamInstall("/modules/install-git", cleanGit(form.elements.repo_url.value, form.elements.module_name.value), onLine);
         form.reset();
         await onInstalled(mod);
       } catch (err) {
