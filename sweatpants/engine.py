@@ -118,13 +118,10 @@ class Engine:
         self.capabilities = Capabilities(settings)
         self.status_providers["proxy"] = self.capabilities.proxy_status
         self.status_providers["browser"] = self.capabilities.browser_status
-        # Deleting jobs (DELETE /jobs/{id}, POST /jobs/prune, SWEATPANTS_KEEP_JOBS_DAYS).
+        # Deleting jobs (DELETE /jobs/{id}, POST /jobs/prune, SWEATPANTS_KEEP_JOBS_DAYS); the
+        # policy also empties the callbacks inbox of what is older than the kept period.
         self.retention = Retention(settings, self.store, self.jobs, self.events)
-        self.status_providers["database"] = self.retention.status
-        # Webhooks and the durable delivery queue (modules' send_callback goes through it too).
-        self.webhooks = Webhooks(settings, self.store, self.events, self.secrets)
-        # Deleting jobs (DELETE /jobs/{id}, POST /jobs/prune, SWEATPANTS_KEEP_JOBS_DAYS).
-        self.retention = Retention(settings, self.store, self.jobs, self.events)
+        self.retention.cleanups.append(self.callbacks.delete_older_than)
         self.status_providers["database"] = self.retention.status
         # Webhooks and the durable delivery queue (modules' send_callback goes through it too).
         self.webhooks = Webhooks(settings, self.store, self.events, self.secrets)

@@ -69,6 +69,13 @@ def rows(daemon: RunningDaemon, job_id: str) -> tuple[int, int, int]:
         )
 
 
+def activity(daemon: RunningDaemon, job_id: str) -> int:
+    """The job's rows of chart counts (`job_activity`), read from the database file."""
+    with sqlite3.connect(daemon.data_dir / "sweatpants.db", timeout=30) as conn:
+        query = "SELECT count(*) FROM job_activity WHERE job_id = ?"
+        return int(conn.execute(query, (job_id,)).fetchone()[0])
+
+
 def run(daemon: RunningDaemon, module_id: str, **inputs: Any) -> dict[str, Any]:
     return daemon.wait_job(daemon.start_job(module_id, inputs=inputs))
 
@@ -104,6 +111,8 @@ def test_delete_removes_the_job_and_exactly_its_rows(shared: RunningDaemon) -> N
     other = run(shared, "rows", count=40)
     assert rows(shared, big["id"]) == (1, 300, big["log_count"])
     kept = rows(shared, other["id"])
+    other_activity = activity(shared, other["id"])
+    assert activity(shared, big["id"]) > 0 and other_activity > 0
     completed = client.get("/status").json()["counts"]["completed"]
     answer = client.delete(f"/jobs/{big['id'][:8]}")  # a prefix names it, as everywhere
     assert answer.status_code == 200, answer.text
@@ -114,8 +123,8 @@ def test_delete_removes_the_job_and_exactly_its_rows(shared: RunningDaemon) -> N
         "logs": big["log_count"],
         "purged": True,
     }
-    assert rows(shared, big["id"]) == (0, 0, 0)
-    assert rows(shared, other["id"]) == kept
+    assert rows(shared, big["id"]) == (0, 0, 0) and activity(shared, big["id"]) == 0
+    assert rows(shared, other["id"]) == kept and activity(shared, other["id"]) == other_activity
     assert client.get(f"/jobs/{big['id']}").status_code == 404
     assert client.get(f"/jobs/{big['id']}/results").status_code == 404
     assert client.delete(f"/jobs/{big['id']}").status_code == 404

@@ -1,9 +1,10 @@
 """SQL for deleting jobs: pick what a prune removes, drop job rows, purge their rows in batches.
 
 Deleting a job is two steps. `drop_jobs` removes the `jobs` rows (and with them the inputs,
-settings and checkpoint) in one short transaction and records each id in `purges`; from then
-on the job is gone for every reader. `purge_batch` then removes the job's log lines and
-results a bounded number of rows at a time, each batch its own savepoint in the writer's next
+settings and checkpoint; `job_text` follows by its trigger) in one short transaction and
+records each id in `purges`; from then on the job is gone for every reader. `purge_batch`
+then removes the job's log lines, results and chart counts (`job_activity`) a bounded number
+of rows at a time, each batch its own savepoint in the writer's next
 group transaction, so deleting a million rows never holds the single writer for long and other
 writes (job output, state changes) slip in between batches. A daemon that stops half way goes
 on at its next start: `purges` is a table, not memory.
@@ -137,6 +138,7 @@ def purge_batch(conn: sqlite3.Connection, rows: int = BATCH_ROWS) -> Purged:
     results = logs = 0
     done: list[str] = []
     budget = rows
+    activity = _has_column(conn, "job_activity", "job_id")  # charts' counts (issue 16)
     for (job_id,) in cursor.execute(
         "SELECT job_id FROM purges ORDER BY deleted_at, job_id LIMIT 50"
     ).fetchall():
@@ -151,9 +153,10 @@ def purge_batch(conn: sqlite3.Connection, rows: int = BATCH_ROWS) -> Purged:
             "DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE job_id = ? LIMIT ?)",
             (job_id, budget),
         ).rowcount
+        gone_activity = _purge_activity(conn, job_id, budget) if activity else 0
         results += max(gone_results, 0)
         logs += max(gone_logs, 0)
-        if gone_results < budget and gone_logs < budget:  # nothing of this job is left
+        if max(gone_results, gone_logs, gone_activity) < budget:  # nothing of it is left
             conn.execute("DELETE FROM purges WHERE job_id = ?", (job_id,))
             timeline.forget_job(conn, job_id)
             done.append(job_id)
@@ -161,6 +164,18 @@ def purge_batch(conn: sqlite3.Connection, rows: int = BATCH_ROWS) -> Purged:
     free = give_back_space(conn)
     remaining = pending_purges(conn)
     return Purged(results, logs, tuple(done), remaining, free)
+
+
+def _purge_activity(conn: sqlite3.Connection, job_id: str, limit: int) -> int:
+    """Up to `limit` of a deleted job's `job_activity` rows (a WITHOUT ROWID table: by key)."""
+    return max(
+        conn.execute(
+            "DELETE FROM job_activity WHERE (job_id, span, slot) IN "
+            "(SELECT job_id, span, slot FROM job_activity WHERE job_id = ? LIMIT ?)",
+            (job_id, limit),
+        ).rowcount,
+        0,
+    )
 
 
 def give_back_space(conn: sqlite3.Connection, pages: int = VACUUM_PAGES) -> int:
