@@ -7,8 +7,11 @@ Intervals are seconds long (`every: 1s` to `3s`); every wait is for a condition,
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -286,3 +289,52 @@ def test_missed_slots_across_a_restart_and_a_freeze(tmp_path: Path) -> None:
         assert "passed that this process did not see" not in daemon.log()  # a freeze: no jump
     finally:
         daemon.stop()
+
+
+def cli(daemon: RunningDaemon, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it (a subprocess), against the module's daemon."""
+    env = dict(daemon.env)
+    env.pop("NO_COLOR", None)
+    return subprocess.run(
+        [sys.executable, "-m", "sweatpants", "--url", daemon.url, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd=daemon.data_dir.parent,
+    )
+
+
+def test_the_schedule_commands(daemon: RunningDaemon) -> None:
+    added = cli(
+        daemon,
+        *["schedule", "add", "noop", "--cron", "0 6 * * *", "--tz", "Europe/Berlin"],
+        *["-i", "n=3", "--retries", "2", "--name", "morning", "--json"],
+    )
+    assert added.returncode == 0, added.stderr
+    made = json.loads(added.stdout)
+    assert made["cron"] == "0 6 * * *" and made["inputs"] == {"n": 3} and made["retries"] == 2
+    sid = made["id"]
+    listed = cli(daemon, "schedule", "list")
+    assert listed.returncode == 0 and sid in listed.stdout and "morning" in listed.stdout
+    shown = cli(daemon, "schedule", "show", sid)
+    assert "cron 0 6 * * * (Europe/Berlin)" in shown.stdout, shown.stdout
+    preview = cli(daemon, "schedule", "preview", sid, "-n", "2", "--from", "2027-03-27")
+    assert preview.stdout.split() == ["2027-03-27T06:00:00+01:00", "2027-03-28T06:00:00+02:00"]
+    paused = cli(daemon, "schedule", "pause", sid)
+    assert paused.returncode == 0 and f"Paused schedule {sid}" in paused.stdout
+    resumed = cli(daemon, "schedule", "resume", sid)
+    assert resumed.returncode == 0 and "next run" in resumed.stdout
+    ran = cli(daemon, "schedule", "run", sid, "--json")
+    job = daemon.wait_job(json.loads(ran.stdout)["id"], timeout=30)
+    assert job["schedule_id"] == sid and job["max_attempts"] == 3
+    assert cli(daemon, "schedule", "rm", sid).returncode == 0
+    missing = cli(daemon, "schedule", "show", sid)
+    assert missing.returncode == 1 and missing.stderr.startswith("error: no schedule")
+    bad = cli(daemon, "schedule", "add", "noop", "--every", "0s")
+    assert bad.returncode == 1 and "error: every '0s'" in bad.stderr, bad.stderr
+    both = cli(daemon, "schedule", "add", "noop", "--every", "1m", "--cron", "* * * * *")
+    assert both.returncode == 2  # argparse: one or the other
+    run = cli(daemon, "run", "noop", "--retries", "1", "--retry-delay", "5s", "--json")
+    assert run.returncode == 0, run.stderr
+    assert daemon.job(json.loads(run.stdout)["id"])["max_attempts"] == 2

@@ -18,6 +18,7 @@ from sweatpants.cli.commands import (
     mcp_server,
     modules,
     results,
+    schedules,
     tokens,
     webhooks,
 )
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     results.register(sub, common)
     modules.register(sub, common)
     webhooks.register(sub, common)
+    schedules.register(sub, common)
     tokens.register(sub, common)
     mcp_server.register(sub, common)
     return parser

@@ -101,6 +101,12 @@ def register(
         action="store_true",
         help="stream the job's logs until it ends; the exit code tells how it ended",
     )
+    run.add_argument(
+        "--retries", type=int, metavar="N", help="try the job again up to N times if it fails (0)"
+    )
+    run.add_argument(
+        "--retry-delay", metavar="DURATION", help="wait before the first retry (30s), doubled"
+    )
     run.add_argument("--quiet", "-q", action="store_true", help="print only the job id")
     run.set_defaults(handler=run_command)
 
@@ -165,6 +171,10 @@ def run_command(ctx: Context) -> int:
     }
     if args.duration:
         body["max_duration"] = args.duration
+    if args.retries is not None:
+        body["retries"] = args.retries
+    if args.retry_delay:
+        body["retry_delay"] = args.retry_delay
     client = ctx.client()
     created = client.post("/jobs", body)
     job_id = str(created["id"])
