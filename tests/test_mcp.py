@@ -104,7 +104,7 @@ class Agent:
         self.session = session
         self.transcript: list[str] = []
 
-    async def call(self, name: str, **arguments: Any) -> dict[str, Any]:
+    async def use(self, name: str, **arguments: Any) -> dict[str, Any]:
         result = await self.session.call_tool(name, arguments)
         self.transcript.append(result.model_dump_json())
         assert not result.is_error, (name, result.content)
@@ -125,7 +125,7 @@ class Agent:
     async def wait_status(self, job_id: str, wanted: set[str]) -> dict[str, Any]:
         deadline = time.monotonic() + WAIT_SECONDS
         for _ in range(10_000):
-            job = await self.call("job_status", job_id=job_id)
+            job = await self.use("job_status", job_id=job_id)
             if job["status"] in wanted:
                 return job
             if time.monotonic() > deadline:
@@ -153,9 +153,9 @@ async def scenario(daemon: RunningDaemon) -> Agent:
             "sweatpants://jobs/{job_id}/results",
         }
 
-        modules = await agent.call("list_modules")
+        modules = await agent.use("list_modules")
         assert {m["id"] for m in modules["modules"]} == {"hello", "sleeper", "keyed"}
-        hello = await agent.call("describe_module", module_id="hello")
+        hello = await agent.use("describe_module", module_id="hello")
         schema = hello["input_schema"]
         assert schema["properties"]["count"] == {
             "type": "integer", "description": "How many greetings.", "default": 5
@@ -163,16 +163,16 @@ async def scenario(daemon: RunningDaemon) -> Agent:
         assert schema["required"] == []
 
         # The hello module: start, wait, logs, results one page at a time, resources.
-        started = await agent.call(
+        started = await agent.use(
             "start_job", module_id="hello", inputs={"name": "Agent", "count": 3, "delay": 0}
         )
         job = await agent.wait_status(started["id"], {"completed", "failed", "stopped"})
         assert job["status"] == "completed" and job["result_count"] == 3
-        logs = await agent.call("tail_logs", job_id=started["id"], lines=2)
+        logs = await agent.use("tail_logs", job_id=started["id"], lines=2)
         assert len(logs["lines"]) == 2 and logs["lines"][-1].endswith("INFO    Done")
-        first = await agent.call("read_results", job_id=started["id"], limit=2)
+        first = await agent.use("read_results", job_id=started["id"], limit=2)
         assert [r["n"] for r in first["results"]] == [0, 1] and first["total"] == 3
-        rest = await agent.call(
+        rest = await agent.use(
             "read_results", job_id=started["id"], after=first["next_cursor"], limit=2
         )
         assert rest["results"] == [{"greeting": "Hello, Agent! (3/3)", "n": 2}]
@@ -181,13 +181,13 @@ async def scenario(daemon: RunningDaemon) -> Agent:
         assert "Hello, Agent! (1/3)" in text and "Done" in text
         ndjson = await agent.read(f"sweatpants://jobs/{started['id']}/results")
         assert [json.loads(line)["n"] for line in ndjson.splitlines()] == [0, 1, 2]
-        listed = await agent.call("list_jobs", module_id="hello")
+        listed = await agent.use("list_jobs", module_id="hello")
         assert [j["id"] for j in listed["jobs"]] == [started["id"]]
 
         # A long job, stopped.
-        long_job = await agent.call("start_job", module_id="sleeper")
+        long_job = await agent.use("start_job", module_id="sleeper")
         await agent.wait_status(long_job["id"], {"running"})
-        stopping = await agent.call("stop_job", job_id=long_job["id"])
+        stopping = await agent.use("stop_job", job_id=long_job["id"])
         assert stopping["status"] in {"stopping", "stopped"}
         stopped = await agent.wait_status(long_job["id"], {"completed", "failed", "stopped"})
         assert stopped["status"] == "stopped"
@@ -199,7 +199,7 @@ async def scenario(daemon: RunningDaemon) -> Agent:
         assert "not found" in said.lower() or "no job" in said.lower()
 
         # Secrets: the default is masked, the value never comes back (status, logs, lists).
-        keyed = await agent.call("describe_module", module_id="keyed")
+        keyed = await agent.use("describe_module", module_id="keyed")
         assert keyed["inputs"][0]["default"] == "********"
         assert "default" not in keyed["input_schema"]["properties"]["api_key"]
         assert keyed["input_schema"]["properties"]["what"]["enum"] == ["cats", "dogs"]
@@ -207,14 +207,14 @@ async def scenario(daemon: RunningDaemon) -> Agent:
             "start_job", module_id="keyed", inputs={"api_key": SECRET, "what": "mice"}
         )
         assert "inputs.what" in said and SECRET not in said
-        secret_job = await agent.call(
+        secret_job = await agent.use(
             "start_job", module_id="keyed", inputs={"api_key": SECRET, "what": "cats"}
         )
         done = await agent.wait_status(secret_job["id"], {"completed", "failed", "stopped"})
         assert done["status"] == "completed" and done["inputs"]["api_key"] == "********"
-        await agent.call("tail_logs", job_id=secret_job["id"])
+        await agent.use("tail_logs", job_id=secret_job["id"])
         await agent.read(f"sweatpants://jobs/{secret_job['id']}/logs")
-        await agent.call("list_jobs")
+        await agent.use("list_jobs")
         return agent
 
 
