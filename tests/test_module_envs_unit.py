@@ -28,7 +28,7 @@ def test_the_key_ignores_comments_blanks_and_order_but_not_pins_or_capabilities(
     assert envs.env_key("idna==3.7\nsix\n", ()) != key
     assert envs.env_key("idna==3.6\nsix\n", ("browser",)) != key
     assert envs.env_key("idna==3.6\nsix\n", ("proxy",)) == key  # the SDK needs the same
-    assert envs.sdk_needs(["browser"]) == ["httpx>=0.27", "playwright>=1.40", "websockets>=13.1"]
+    assert envs.sdk_needs(["browser"]) == ["httpx>=0.27", "websockets>=13.1", "playwright>=1.40"]
 
 
 def test_pips_settings_become_uvs_unless_uvs_own_are_set() -> None:

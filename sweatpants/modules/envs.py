@@ -6,8 +6,8 @@ dropped, lines sorted), the Python version and platform, and what the SDK needs 
 so modules with the same requirements share one environment and re-installing a module with
 unchanged requirements runs no resolver at all.
 
-What the SDK needs (httpx for `proxied_request`; Playwright and websockets for `get_browser`
-when the module declares the `browser` capability) is resolved together with the module's own
+What the SDK needs (httpx for `proxied_request`, websockets for `wait_for_callback` and
+browser leases; Playwright for `get_browser` when the module declares the `browser` capability) is resolved together with the module's own
 requirements: a module's pin wins, or the install fails with uv's explanation of the
 conflict. The `sweatpants` package itself is not installed: a `.pth` file makes
 `<data>/envs/.sdk` importable, a folder holding only a link to the daemon's `sweatpants`
@@ -54,9 +54,10 @@ NEEDS_NAME = "sweatpants-needs.txt"
 REQUIREMENTS_NAME = "requirements.txt"
 STALE_BUILD_SECONDS = 3600.0
 # What the SDK imports in a job process, with the lowest versions Sweatpants is tested with
-# (pyproject.toml). certifi comes with httpx.
-SDK_NEEDS = ("httpx>=0.27",)
-BROWSER_NEEDS = ("playwright>=1.40", "websockets>=13.1")
+# (pyproject.toml): httpx for proxied_request and callbacks (certifi comes with it), websockets
+# for wait_for_callback and a browser lease; Playwright only for the browser capability.
+SDK_NEEDS = ("httpx>=0.27", "websockets>=13.1")
+BROWSER_NEEDS = ("playwright>=1.40",)
 
 
 def normalized(text: str) -> list[str]:
