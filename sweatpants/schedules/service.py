@@ -153,17 +153,22 @@ class Schedules:
         return self._published(Schedule.from_record(record))
 
     async def update(self, schedule_id: str, body: Mapping[str, Any]) -> Schedule:
-        """Change the given fields (validated together with the rest); a change of when it
-        fires, or of `enabled`, plans the next slot from now."""
+        """Change the given fields (validated together with the rest; `inputs` and `settings`
+        key by key, null removing a key); a change of when it fires, or of `enabled`, plans
+        the next slot from now."""
         current = await self.get(schedule_id)
         merged = {**_body_of(current), **body}
-        for group in ("inputs", "settings"):  # the mask of a secret keeps the stored value
+        for group in ("inputs", "settings"):  # key by key; the mask keeps a stored secret
             if group in body and isinstance(body[group], Mapping):
                 stored = getattr(current, group)
-                merged[group] = {
-                    key: stored[key] if value == SECRET_MASK and key in stored else value
-                    for key, value in body[group].items()
-                }
+                merged[group] = {**stored}
+                for key, value in body[group].items():
+                    if value == SECRET_MASK and key in stored:
+                        continue
+                    if value is None:
+                        merged[group].pop(key, None)
+                    else:
+                        merged[group][key] = value
         if "cron" in body and body["cron"] is not None and "every" not in body:
             merged["every"] = None
         if "every" in body and body["every"] is not None and "cron" not in body:
