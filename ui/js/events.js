@@ -37,5 +37,8 @@ export class LiveEvents extends EventTarget {
     else if (msg.type === "progress") this.dispatchEvent(new CustomEvent("progress", { detail: msg }));
     else if (msg.type === "disk" && msg.disk) this.dispatchEvent(new CustomEvent("disk", { detail: msg.disk }));
     else if (msg.type === "jobs_deleted" && Array.isArray(msg.ids)) this.dispatchEvent(new CustomEvent("jobs_deleted", { detail: msg.ids }));
+    else if (msg.type === "schedule" || msg.type === "schedule_planned" || msg.type === "schedule_deleted") {
+      this.dispatchEvent(new CustomEvent("schedule", { detail: msg.schedule || { id: msg.id } }));
+    }
   }
 }

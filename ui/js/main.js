@@ -17,8 +17,11 @@ import jobs from "./views/jobs.js";
 import jobDetail from "./views/job-detail.js";
 import proxy from "./views/proxy.js";
 import settings from "./views/settings.js";
+import schedules, { scheduleDetail } from "./views/schedules.js";
+import scheduleForm from "./views/schedule-form.js";
 
-const VIEWS = { overview, modules, module: moduleDetail, run, jobs, job: jobDetail, proxy, settings };
+const VIEWS = { overview, modules, module: moduleDetail, run, jobs, job: jobDetail, proxy, settings,
+  schedules, schedule: scheduleDetail, "schedule-new": scheduleForm, "schedule-edit": scheduleForm };
 
 class App {
   constructor() {

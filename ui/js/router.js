@@ -9,6 +9,10 @@ const ROUTES = [
   { pattern: /^\/jobs$/, name: "jobs" },
   { pattern: /^\/jobs\/([^/]+)$/, name: "job", keys: ["id"] },
   { pattern: /^\/proxy$/, name: "proxy" },
+  { pattern: /^\/schedules$/, name: "schedules" },
+  { pattern: /^\/schedules\/new\/([^/]+)$/, name: "schedule-new", keys: ["module"] },
+  { pattern: /^\/schedules\/([^/]+)\/edit$/, name: "schedule-edit", keys: ["id"] },
+  { pattern: /^\/schedules\/([^/]+)$/, name: "schedule", keys: ["id"] },
   { pattern: /^\/settings$/, name: "settings" },
 ];
 
@@ -36,5 +40,5 @@ export function href(path, query) {
 
 /** The top-level section a route belongs to, for the navigation highlight. */
 export function section(name) {
-  return { module: "modules", run: "modules", job: "jobs" }[name] || name;
+  return { module: "modules", run: "modules", job: "jobs", schedule: "schedules", "schedule-new": "schedules", "schedule-edit": "schedules" }[name] || name;
 }

@@ -161,6 +161,11 @@ export default async function jobDetail(ctx) {
       ["Results", num(job.result_count ?? 0)],
       ["Log entries", num(job.log_count ?? 0)],
       ["Resumes", num(job.resumes ?? 0)],
+      ["Started by", job.schedule_id
+        ? h("span", null, h("a", { href: `#/schedules/${encodeURIComponent(job.schedule_id)}`, id: "job-schedule" }, "schedule"), ` (${job.trigger})`)
+        : job.trigger || "manual"],
+      job.max_attempts > 1 ? ["Attempt", h("span", { id: "job-attempt", title: job.retry_at && job.status === "pending" ? `next attempt at ${timeFull(job.retry_at)}` : null },
+        `${job.attempt} of ${job.max_attempts}`)] : null,
       ["Process", job.pid ? `pid ${job.pid}` : "—"],
       ["Exit code", job.exit_code ?? "—"],
       ["Runs on", [job.executor, job.node].filter(Boolean).filter((v, i, a) => a.indexOf(v) === i).join(" · ") || "—"],

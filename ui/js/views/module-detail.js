@@ -57,6 +57,7 @@ export default async function moduleDetail(ctx) {
           h("div", { class: "title-row" }, h("h1", null, mod.name || id), h("span", { class: "version" }, `v${mod.version || "?"}`)),
           h("p", { class: "sub" }, mod.description || "No description.")),
         h("div", { class: "page-actions" }, uninstallBtn,
+          h("a", { class: "btn", id: "md-schedule", href: `#/schedules/new/${encodeURIComponent(id)}` }, ico("clock"), "Schedule…"),
           h("a", { class: "btn btn-primary", href: `#/run/${encodeURIComponent(id)}` }, ico("play"), "Run")))),
     h("div", { class: "grid two-col" },
       h("div", { class: "stack", style: { gap: "16px" } },
