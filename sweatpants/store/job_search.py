@@ -17,7 +17,6 @@ Two plans, chosen by how many jobs the text matches (measured in benchmarks/job_
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Literal
@@ -75,6 +74,13 @@ def search(
     """One page of the jobs `where` admits, by `sort` in `order`, after the key `after`."""
     clauses: list[str] = []
     params: list[object] = []
+    few = False
+    if where.q:
+        few = _text_clause(conn, where.q, clauses, params)
+    # With few text matches the jobs are read by key: `+column` keeps SQLite from choosing an
+    # index on another column instead (it would then test every row it walks against the
+    # list; measured 0.4 ms against 196 ms for `status=failed` with 143 matches of 100,000).
+    plus = "+" if few else ""
     for column, value in (
         ("status", where.status),
         ("module_id", where.module_id),
@@ -82,20 +88,18 @@ def search(
         ("schedule_id", where.schedule_id),
     ):
         if value:
-            clauses.append(f"{column} = ?")
+            clauses.append(f"{plus}{column} = ?")
             params.append(value)
     if where.since is not None:
-        clauses.append("created_at >= ?")
+        clauses.append(f"{plus}created_at >= ?")
         params.append(where.since)
     if where.until is not None:
-        clauses.append("created_at < ?")
+        clauses.append(f"{plus}created_at < ?")
         params.append(where.until)
-    if where.q:
-        clauses.append(_text_clause(conn, where.q, params))
     key = SORT_SQL[sort]
     direction, compare = ("DESC", "<") if order == "desc" else ("ASC", ">")
     if after is not None:
-        clauses.append(f"({key} {compare} ? OR ({key} = ? AND id {compare} ?))")
+        clauses.append(f"({plus}{key} {compare} ? OR ({plus}{key} = ? AND {plus}id {compare} ?))")
         params.extend([after[0], after[0], after[1]])
     where_sql = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     sql = (
@@ -106,17 +110,25 @@ def search(
     return [JobRecord._make(row) for row in cursor.execute(sql, [*params, limit]).fetchall()]
 
 
-def _text_clause(conn: sqlite3.Connection, q: str, params: list[object]) -> str:
-    """`q` as a condition: an id starting with it, or text holding it (see the two plans)."""
+def _text_clause(
+    conn: sqlite3.Connection, q: str, clauses: list[str], params: list[object]
+) -> bool:
+    """`q` as a condition (an id starting with it, or text holding it) added to `clauses`;
+    True when few jobs match and the plan reads them by key (see the module's docstring)."""
     # An id prefix by a range on the key, so `%` and `_` in `q` are plain characters.
     params.extend([q, q + "\U0010ffff"])
     prefix = "(id >= ? AND id < ?)"
     found = text_matches(conn, q, FEW + 1)
     if len(found) <= FEW:
-        params.append(json.dumps(found))
-        return f"({prefix} OR id IN (SELECT value FROM json_each(?)))"
+        # The ids as a list of values (one temporary b-tree), not a subquery over json_each,
+        # which SQLite may read again for every row it tests.
+        marks = ",".join("?" * len(found))
+        params.extend(found)
+        clauses.append(f"({prefix} OR id IN ({marks}))" if found else prefix)
+        return True
     params.append(q)
-    return (
+    clauses.append(
         f"({prefix} OR EXISTS (SELECT 1 FROM job_text WHERE job_text.job_id = jobs.id "
         "AND instr(job_text.text, lower(?)) > 0))"
     )
+    return False
