@@ -29,6 +29,14 @@ def job_message(job: dict[str, Any]) -> tuple[str, str]:
     short = str(job.get("id", ""))[:8]
     if job.get("status") == "failed":
         error = str(job.get("error") or "no error message").splitlines()[0][:200]
+        if job.get("schedule_id"):  # a scheduled run fails only after its last retry
+            attempts = job.get("attempt")
+            tries = (
+                f"after {attempts} attempts"
+                if isinstance(attempts, int) and attempts > 1
+                else "(no retries)"
+            )
+            return f"Scheduled run of {module} failed", f"Job {short} {tries}: {error}"
         return f"{module} failed", f"Job {short}: {error}"
     results = job.get("result_count")
     detail = f"{results} results" if isinstance(results, int) else "done"

@@ -91,6 +91,12 @@ class Tray:
         return menu(
             item("Open dashboard", self._later(self._actions.open_dashboard), default=True),
             item(lambda _: self._status_text(), None, enabled=False),
+            item(
+                lambda _: self._snapshot.next_run,
+                None,
+                enabled=False,
+                visible=lambda _: bool(self._snapshot.next_run) and not self._stopping,
+            ),
             menu.SEPARATOR,
             item(
                 "Start at login",

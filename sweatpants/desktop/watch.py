@@ -14,6 +14,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -40,6 +41,7 @@ class TraySnapshot:
     disk_full: bool = False  # ... because a write already failed for lack of space
     disk_free: int = 0  # bytes, while the disk is low
     disk_path: str = ""
+    next_run: str = ""  # "Next run: NAME at 06:00" ('' when no schedule is enabled)
 
     @property
     def state(self) -> TrayState:
@@ -102,6 +104,7 @@ class StatusTracker:
             disk_full=low and disk.get("full") is True,
             disk_free=_count(disk, "free_bytes") if low else 0,
             disk_path=str(disk.get("path") or "") if low else "",
+            next_run=next_run_line(status.get("schedules")),
         )
 
     def mark_seen(self) -> None:
@@ -130,6 +133,21 @@ class StatusTracker:
         while len(self._ended_order) > SEEN_LIMIT:
             seen.discard(self._ended_order.popleft())
         return fresh
+
+
+def next_run_line(schedules: Any, now: datetime | None = None) -> str:
+    """`Next run: NAME at 06:00` (a date when not today) from `/status`'s `schedules`."""
+    upcoming = schedules.get("next") if isinstance(schedules, dict) else None
+    if not isinstance(upcoming, dict) or not isinstance(upcoming.get("at"), str):
+        return ""
+    try:
+        at = datetime.fromisoformat(upcoming["at"].replace("Z", "+00:00")).astimezone()
+    except ValueError:
+        return ""
+    today = (now or datetime.now().astimezone()).date()
+    when = at.strftime("%H:%M") if at.date() == today else at.strftime("%a %d %b %H:%M")
+    name = upcoming.get("name") or upcoming.get("module_id") or "schedule"
+    return f"Next run: {name} at {when}"
 
 
 def _ended_total(status: dict[str, Any]) -> int:
