@@ -254,3 +254,41 @@ def test_the_run_form_shows_the_rules_and_says_what_is_wrong_beside_the_field(
         assert daemon.results(job_id)[0]["count"] == 4
         assert watch.unexpected() == []
         context.close()
+
+
+# ----- docs/modules.md tells the truth about the kinds and attributes
+
+
+def doc_table(heading_cell: str) -> list[list[str]]:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "modules.md").read_text()
+    rows: list[list[str]] = []
+    inside = False
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0] == heading_cell:
+            inside = True
+            continue
+        if inside and line.startswith("|"):
+            if not set(cells[0]) <= {"-"}:
+                rows.append(cells)
+        elif inside:
+            break
+    return rows
+
+
+def test_the_docs_list_every_kind_and_every_attribute() -> None:
+    from sweatpants.modules.coerce import KINDS
+    from sweatpants.modules.field_rules import parse_rules
+
+    kinds = [row[0].strip("`") for row in doc_table("type")]
+    assert sorted(kinds) == sorted(KINDS)
+    attributes = {name.strip("` ") for row in doc_table("attribute") for name in row[0].split(",")}
+    read: set[str] = set()
+
+    class Watch(dict[str, Any]):
+        def get(self, key: str, default: Any = None) -> Any:
+            read.add(key)
+            return super().get(key, default)
+
+    parse_rules(Watch(options=["a"]), "select")
+    assert attributes == read

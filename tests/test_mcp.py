@@ -104,17 +104,17 @@ class Agent:
         self.session = session
         self.transcript: list[str] = []
 
-    async def use(self, name: str, **arguments: Any) -> dict[str, Any]:
-        result = await self.session.call_tool(name, arguments)
+    async def use(self, tool: str, /, **arguments: Any) -> dict[str, Any]:
+        result = await self.session.call_tool(tool, arguments)
         self.transcript.append(result.model_dump_json())
-        assert not result.is_error, (name, result.content)
+        assert not result.is_error, (tool, result.content)
         structured: dict[str, Any] = result.structured_content
         return structured
 
-    async def refused(self, name: str, **arguments: Any) -> str:
-        result = await self.session.call_tool(name, arguments)
+    async def refused(self, tool: str, /, **arguments: Any) -> str:
+        result = await self.session.call_tool(tool, arguments)
         self.transcript.append(result.model_dump_json())
-        assert result.is_error, (name, result.structured_content)
+        assert result.is_error, (tool, result.structured_content)
         return " ".join(getattr(block, "text", "") for block in result.content)
 
     async def read(self, uri: str) -> str:
@@ -197,6 +197,18 @@ async def scenario(daemon: RunningDaemon) -> Agent:
         assert "inputs.count" in said and "integer" in said
         said = await agent.refused("job_status", job_id="00000000-no-such-job")
         assert "not found" in said.lower() or "no job" in said.lower()
+
+        # Schedules: made, listed, refused with the field, deleted.
+        made = await agent.use(
+            "create_schedule", module_id="hello", every="6h", inputs={"count": 1}, name="agent"
+        )
+        assert made["module_id"] == "hello" and made["next_run_at"]
+        listed_schedules = await agent.use("list_schedules")
+        assert [s["id"] for s in listed_schedules["schedules"]] == [made["id"]]
+        said = await agent.refused("create_schedule", module_id="hello", every="soon")
+        assert "every" in said
+        await agent.use("delete_schedule", schedule_id=made["id"])
+        assert (await agent.use("list_schedules"))["schedules"] == []
 
         # Secrets: the default is masked, the value never comes back (status, logs, lists).
         keyed = await agent.use("describe_module", module_id="keyed")
