@@ -5,7 +5,8 @@ view once it has loaded what it shows, and asked for the WCAG 2.0/2.1 A and AA r
 passes with no serious or critical violation. The daemon holds a completed, a failed and a
 running job and a module with every kind of input, so each view shows its real content:
 status badges, tables, log lines with their levels, progress, charts. Views other sessions add
-(schedules, webhooks) are checked too when the dashboard has their route.
+(every route of ui/js/router.js without a parameter, and the new-schedule form) are checked
+too once the dashboard has them.
 
 Keyboard use is checked on the run form: Tab reaches a field, Enter submits.
 """
@@ -13,6 +14,7 @@ Keyboard use is checked on the run form: Tab reaches a field, Enter submits.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -134,10 +136,15 @@ def views(site: Site) -> list[tuple[str, str, str]]:
         ("running", site.running),
     ):
         found.append((f"job-{kind}", f"#/jobs/{job_id}", "#job-timeline[data-drawn]"))
+    # Pages other sessions add (schedules, settings with webhooks, ...): every route of
+    # ui/js/router.js without a parameter, and the new-schedule form, once they exist.
     router = ROUTER.read_text()
-    for name in ("schedules", "webhooks"):  # pages other sessions add, once they exist
-        if f"/{name}" in router:
+    covered = {route.split("?")[0] for _, route, _ in found}
+    for name in re.findall(r"pattern: /\^\\/([a-z][a-z-]*)\$/", router):
+        if f"#/{name}" not in covered:
             found.append((name, f"#/{name}", "h1"))
+    if "schedules\\/new" in router:
+        found.append(("schedule-form", "#/schedules/new/forms", "form"))
     return found
 
 
