@@ -29,6 +29,13 @@ from enum import StrEnum
 from sweatpants.errors import Forbidden, Unauthorized
 
 ALL_SCOPES = "*"
+# Scope names the earlier engine's routes asked for, and what each grants here; a token its
+# issuers mint for those routes works on ours.
+EARLIER_SCOPES: dict[str, tuple[str, ...]] = {
+    "read": ("modules:read",),  # its GET /status and /modules
+    "modules:admin": ("modules:read", "modules:write"),  # its install, uninstall, sync, reload
+    "callbacks:admin": ("callback:read", "callback:write"),  # its whole /callbacks inbox
+}
 CALLBACK_SCOPE = "callback:write"
 DEFAULT_ISSUER = "sweatpants"
 CALLBACK_TTL = 300  # seconds: what the earlier engine gives a callback token
@@ -42,8 +49,8 @@ class Reason(StrEnum):
     NOT_BEARER = "not Bearer"  # an Authorization header of another scheme
     MALFORMED_TOKEN = "malformed token"  # not `<payload>.<signature>` in base64url
     INVALID_SIGNATURE = "invalid signature"  # signed with another secret, or altered
-    MALFORMED_PAYLOAD = "malformed payload"  # the signed part is not a JSON object of claims
-    TOKEN_EXPIRED = "token expired"  # `exp` has passed
+    MALFORMED_PAYLOAD = "malformed payload"  # the signed part is not a JSON object
+    TOKEN_EXPIRED = "token expired"  # `exp` has come (or is missing, or not a number)
     INVALID_SUBJECT = "missing or invalid subject"  # `sub` absent, not an integer, or <= 0
     NO_SCOPES = "token has no scopes"  # `scope` absent or empty
     INVALID_CREDENTIALS = "invalid credentials"  # neither the master token nor a signed token
@@ -78,9 +85,12 @@ class TokenClaims:
     jti: str | None = None
 
     def allows(self, scope: str) -> bool:
-        """True when the token carries `scope`, its family's `family:*`, or `*`."""
+        """True when the token carries `scope`, its family's `family:*`, `*`, or one of the
+        earlier engine's names that grants it (`EARLIER_SCOPES`)."""
         family = scope.partition(":")[0] + ":*"
-        return ALL_SCOPES in self.scopes or scope in self.scopes or family in self.scopes
+        if ALL_SCOPES in self.scopes or scope in self.scopes or family in self.scopes:
+            return True
+        return any(scope in EARLIER_SCOPES.get(held, ()) for held in self.scopes)
 
     def require(self, scope: str) -> None:
         """Raise `MissingScope` (403) unless the token allows `scope`."""
@@ -155,7 +165,8 @@ def mint_token(
 def verify_token(secret: str | bytes, token: str, *, now: float | None = None) -> TokenClaims:
     """The claims of `token` if `secret` signed it and it holds; else `InvalidToken(reason)`.
 
-    Checked in this order: shape, signature (constant-time), payload, expiry, subject, scopes.
+    Checked in this order (the earlier engine's): shape, signature (constant-time), payload,
+    expiry, subject, scopes.
     """
     if not secret:
         raise InvalidToken(Reason.INVALID_CREDENTIALS)
@@ -176,25 +187,29 @@ def verify_token(secret: str | bytes, token: str, *, now: float | None = None) -
         raise InvalidToken(Reason.MALFORMED_PAYLOAD) from None
     if not isinstance(claims, dict):
         raise InvalidToken(Reason.MALFORMED_PAYLOAD)
+    # As the earlier engine decides: an `exp` that is missing or not a number is expired, and
+    # so is one equal to now; an `iss` or `jti` that is not a string is left out.
     exp = claims.get("exp")
-    iss = claims.get("iss")
-    jti = claims.get("jti")
     if (
         isinstance(exp, bool)
         or not isinstance(exp, int | float)
         or not math.isfinite(exp)
-        or not isinstance(iss, str | None)
-        or not isinstance(jti, str | None)
+        or exp <= (time.time() if now is None else now)
     ):
-        raise InvalidToken(Reason.MALFORMED_PAYLOAD)
-    if exp < (time.time() if now is None else now):
         raise InvalidToken(Reason.TOKEN_EXPIRED)
     sub = _subject(claims.get("sub"))
     scope = claims.get("scope")
     scopes = scope_list(scope) if isinstance(scope, str) else ()
     if not scopes:
         raise InvalidToken(Reason.NO_SCOPES)
-    return TokenClaims(sub=sub, scopes=scopes, exp=int(exp), iss=iss, jti=jti)
+    iss, jti = claims.get("iss"), claims.get("jti")
+    return TokenClaims(
+        sub=sub,
+        scopes=scopes,
+        exp=int(exp),
+        iss=iss if isinstance(iss, str) else None,
+        jti=jti if isinstance(jti, str) else None,
+    )
 
 
 def _subject(value: object) -> int:

@@ -15,7 +15,7 @@ from sweatpants.tokens import Reason
 
 # Routes no signed token reaches without `*`: what jobs use (the master token) and the
 # dashboard's page. Anything new outside a family lands here and must be added on purpose.
-EVERY_SCOPE_ONLY = {"/proxy-fetch", "/browser/lease", "/"}
+EVERY_SCOPE_ONLY = {"/browser/lease", "/"}
 
 
 @pytest.mark.parametrize(
@@ -39,7 +39,7 @@ EVERY_SCOPE_ONLY = {"/proxy-fetch", "/browser/lease", "/"}
         ("POST", "/schedules/x/pause", False, "schedules:write"),
         ("PATCH", "/webhooks/x", False, "webhooks:write"),
         ("GET", "/status", False, None),
-        ("POST", "/proxy-fetch", False, "*"),
+        ("POST", "/proxy-fetch", False, "proxy:fetch"),
         ("GET", "/browser/lease", True, "*"),
         ("GET", "/something-new", False, "*"),
     ],

@@ -24,6 +24,7 @@ FAMILIES: dict[str, Family] = {
     "modules": Family("modules:read", "modules:write"),
     "capabilities": Family("modules:read", "modules:read"),  # what the modules may use
     "callbacks": Family("callback:read", "callback:write"),
+    "proxy-fetch": Family("proxy:fetch", "proxy:fetch"),  # the earlier engine's name for it
     "schedules": Family("schedules:read", "schedules:write"),
     "stats": Family("jobs:read", "jobs:read"),  # counts of jobs per day and state
     "webhooks": Family("webhooks:read", "webhooks:write"),
