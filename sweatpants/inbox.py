@@ -76,9 +76,15 @@ class CallbackInbox:
         callback_id: str | None,
         source: str | None,
         status: str | None,
-        payload: dict[str, Any] | None,
+        payload: Any,
     ) -> Callback:
         """Store one callback (payload `{}` when none) and hand it to whoever waits for it."""
+        if payload is not None and not isinstance(payload, dict):
+            raise InvalidInput(
+                f"payload must be a JSON object (or left out), not {_json_type(payload)}; "
+                "nothing was stored",
+                field="payload",
+            )
         record = CallbackRecord(
             str(uuid.uuid4()),
             callback_id,
@@ -184,3 +190,14 @@ class CallbackInbox:
                 matches=matches,
             )
         return matches[0]
+
+
+def _json_type(value: Any) -> str:
+    """What a JSON value is, in JSON's words."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else f"a {type(value).__name__}"

@@ -97,9 +97,10 @@ def test_the_earlier_engines_client_requests_work_unchanged(daemon: RunningDaemo
 def test_bad_input_names_the_field_and_stores_nothing(daemon: RunningDaemon) -> None:
     client = daemon.client()
     before = stored_count(daemon)
-    for payload in ([1, 2], "text", 5):
+    for payload, kind in (([1, 2], "an array"), ("text", "a string"), (5, "a number")):
         answer = client.post("/callbacks", json={"callback_id": "x", "payload": payload})
         assert answer.status_code == 422 and answer.json()["field"] == "payload", answer.text
+        assert f"payload must be a JSON object (or left out), not {kind}" in answer.json()["detail"]
     wrong_type = client.post("/callbacks", json={"source": 5})
     assert wrong_type.status_code == 422 and wrong_type.json()["field"] == "source"
     not_an_object = client.post("/callbacks", json=[{"callback_id": "x"}])

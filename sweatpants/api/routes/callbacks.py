@@ -30,7 +30,8 @@ class CallbackBody(BaseModel):
     callback_id: str | None = Field(default=None, max_length=TEXT)
     source: str | None = Field(default=None, max_length=TEXT)
     status: str | None = Field(default=None, max_length=TEXT)
-    payload: dict[str, Any] | None = None
+    # Checked by the inbox, so a wrong one gets a sentence that says what it should be.
+    payload: Any = Field(default=None, description="a JSON object (default {})")
 
 
 class CallbackReceived(BaseModel):
