@@ -47,7 +47,7 @@ def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     # A new file gives deleted rows' space back to the disk (store/retention.py); this must
     # come before WAL mode and the first table, so it only ever applies to an empty file.
-    if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
+    if conn.execute("PRAGMA page_count").fetchall()[0][0] == 0:  # fetchall: no open statement
         conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")

@@ -25,7 +25,7 @@ from typing import NamedTuple
 from sweatpants.store import timeline
 
 BATCH_ROWS = 2000  # rows of one table deleted per batch (a few ms on these machines)
-VACUUM_PAGES = 512  # free pages given back per batch (2 MB with 4 KB pages)
+VACUUM_PAGES = 256  # free pages given back per write (1 MB with 4 KB pages)
 FINAL = ("completed", "failed", "stopped")
 AUTO_VACUUM = {0: "none", 1: "full", 2: "incremental"}
 
@@ -50,8 +50,15 @@ class Purged(NamedTuple):
     free_pages: int
 
 
+def _pragma(conn: sqlite3.Connection, name: str) -> int:
+    """One integer PRAGMA, its statement run to the end (a PRAGMA statement left open stops
+    `incremental_vacuum` from moving pages)."""
+    rows = conn.execute(f"PRAGMA {name}").fetchall()  # name: a constant of ours
+    return int(rows[0][0])
+
+
 def auto_vacuum(conn: sqlite3.Connection) -> str:
-    return AUTO_VACUUM.get(int(conn.execute("PRAGMA auto_vacuum").fetchone()[0]), "none")
+    return AUTO_VACUUM.get(_pragma(conn, "auto_vacuum"), "none")
 
 
 def _has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:
@@ -138,7 +145,6 @@ def purge_batch(conn: sqlite3.Connection, rows: int = BATCH_ROWS) -> Purged:
     results = logs = 0
     done: list[str] = []
     budget = rows
-    activity = _has_column(conn, "job_activity", "job_id")  # charts' counts (issue 16)
     for (job_id,) in cursor.execute(
         "SELECT job_id FROM purges ORDER BY deleted_at, job_id LIMIT 50"
     ).fetchall():
@@ -153,12 +159,11 @@ def purge_batch(conn: sqlite3.Connection, rows: int = BATCH_ROWS) -> Purged:
             "DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE job_id = ? LIMIT ?)",
             (job_id, budget),
         ).rowcount
-        gone_activity = _purge_activity(conn, job_id, budget) if activity else 0
         results += max(gone_results, 0)
         logs += max(gone_logs, 0)
-        if max(gone_results, gone_logs, gone_activity) < budget:  # nothing of it is left
+        if gone_results < budget and gone_logs < budget:  # nothing of this job is left
             conn.execute("DELETE FROM purges WHERE job_id = ?", (job_id,))
-            timeline.forget_job(conn, job_id)
+            timeline.forget_job(conn, job_id)  # its chart counts (issue 16)
             done.append(job_id)
         budget -= max(gone_results, gone_logs, 1)
     free = give_back_space(conn)
@@ -166,28 +171,24 @@ def purge_batch(conn: sqlite3.Connection, rows: int = BATCH_ROWS) -> Purged:
     return Purged(results, logs, tuple(done), remaining, free)
 
 
-def _purge_activity(conn: sqlite3.Connection, job_id: str, limit: int) -> int:
-    """Up to `limit` of a deleted job's `job_activity` rows (a WITHOUT ROWID table: by key)."""
-    return max(
-        conn.execute(
-            "DELETE FROM job_activity WHERE (job_id, span, slot) IN "
-            "(SELECT job_id, span, slot FROM job_activity WHERE job_id = ? LIMIT ?)",
-            (job_id, limit),
-        ).rowcount,
-        0,
-    )
-
-
 def give_back_space(conn: sqlite3.Connection, pages: int = VACUUM_PAGES) -> int:
-    """Return up to `pages` free pages to the file system (a no-op unless auto_vacuum is
-    incremental); returns the free pages left. Stepped to the end: one step frees one page."""
-    conn.execute(f"PRAGMA incremental_vacuum({int(pages)})").fetchall()
-    return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+    """Return up to `pages` free pages to the file system (only with incremental
+    auto-vacuum); returns the free pages left.
+
+    One page per statement: each step of `PRAGMA incremental_vacuum` frees one page, and
+    Python's sqlite3 steps a statement that returns no rows only once (`executescript` would
+    step it to the end, but commits the writer's transaction first)."""
+    free = free_pages(conn)
+    if free == 0 or auto_vacuum(conn) != "incremental":
+        return free
+    for _ in range(min(pages, free)):
+        conn.execute("PRAGMA incremental_vacuum(1)")
+    return free_pages(conn)
 
 
 def page_size(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA page_size").fetchone()[0])
+    return _pragma(conn, "page_size")
 
 
 def free_pages(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+    return _pragma(conn, "freelist_count")
