@@ -198,3 +198,19 @@ def test_the_example_in_the_module_docs_runs(daemon: RunningDaemon) -> None:
     daemon.client().post("/callbacks", json={"callback_id": ticket, "payload": {"approved": True}})
     assert daemon.wait_job(job_id)["status"] == "completed"
     assert daemon.results(job_id) == [{"approved": True}]
+
+
+def test_a_prefix_must_be_long_and_unique(daemon: RunningDaemon) -> None:
+    ids = ["abcdef01-0000-4000-8000-000000000001", "abcdef01-0000-4000-8000-000000000002"]
+    with sqlite3.connect(daemon.data_dir / "sweatpants.db", timeout=30) as conn:
+        conn.executemany(
+            "INSERT INTO callbacks (id, callback_id, source, status, payload, received_at) "
+            "VALUES (?, NULL, NULL, NULL, '{}', 0)",
+            [(i,) for i in ids],
+        )
+    client = daemon.client()
+    both = client.get("/callbacks/abcdef01")
+    assert both.status_code == 409 and sorted(both.json()["matches"]) == ids
+    assert client.get("/callbacks/abcdef01-0000-4000-8000-000000000002").json()["id"] == ids[1]
+    assert client.get("/callbacks/abcdef0").json()["detail"] == "Callback not found"  # 7 chars
+    assert client.delete("/callbacks/abcdef01-0000-4000-8000-00000000000").status_code == 409
