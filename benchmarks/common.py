@@ -47,6 +47,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "status_idle_p99_ms": ("<=", 50),
     "status_busy_rps": (">=", 2_000),
     "status_busy_p99_ms": ("<=", 50),
+    "schedule_start_delay_p99_ms": ("<=", 1000),  # issue 14: 1,000 schedules every 60 s
+    "status_schedules_p99_ms": ("<=", 50),  # issue 14: /status while they fire
     "daemon_idle_rss_mb": ("<=", 120),
     "job_search_p99_ms": ("<=", 100),  # issue 16: GET /jobs?q=... over 100,000 jobs
     "memory_1m_growth_mb": ("<=", 20),

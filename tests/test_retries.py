@@ -34,6 +34,21 @@ class Flaky(Module):
         yield {"i": "last"}
 """
 
+CRASHES = """
+import os
+
+from sweatpants import Module
+
+
+class Crashes(Module):
+    async def run(self, inputs, settings):
+        tries = self.get_checkpoint("tries", 0) + 1
+        await self.save_checkpoint(tries=tries)
+        if tries == 1:
+            os._exit(3)  # the process dies without a word
+        yield {"tries": tries}
+"""
+
 WAITS = """
 import asyncio
 
@@ -58,6 +73,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDaemon]:
         inputs=[{"id": "succeed_on", "type": "integer", "required": True}],
     )
     write_module(data / "modules", "waits", WAITS)
+    write_module(data / "modules", "crashes", CRASHES)
     running = start_daemon(data)
     yield running
     running.stop()
@@ -137,3 +153,30 @@ def test_bad_retry_values_are_422_naming_the_field(
     answer = daemon.client().post("/jobs", json={"module_id": "waits", **body})
     assert answer.status_code == 422 and answer.json()["field"] == field, answer.text
     assert daemon.client().get("/jobs", params={"limit": 1000}).json()["jobs"] == before
+
+
+@pytest.mark.live
+def test_a_crashed_process_is_retried(daemon: RunningDaemon) -> None:
+    job_id = daemon.start_job("crashes", retries=1, retry_delay="1s")
+    job = daemon.wait_job(job_id, timeout=60)
+    assert job["status"] == "completed" and job["attempt"] == 2, job
+    assert daemon.results(job_id) == [{"tries": 2}]
+    messages = [e["message"] for e in daemon.logs(job_id)]
+    assert any("attempt 1 of 2 failed: " in m and "exit" in m for m in messages), messages
+
+
+@pytest.mark.live
+def test_a_retry_waiting_across_a_restart_still_happens(daemon: RunningDaemon) -> None:
+    """Last in the file: it restarts the file's daemon."""
+    job_id = daemon.start_job("flaky", inputs={"succeed_on": 2}, retries=1, retry_delay="4s")
+
+    def waiting() -> bool:
+        job = daemon.job(job_id)
+        return job["status"] == "pending" and job["retry_at"] is not None
+
+    wait_for(waiting, 60, what="the first attempt to fail and wait for its retry")
+    daemon.stop()
+    daemon.start()
+    job = daemon.wait_job(job_id, timeout=60)
+    assert job["status"] == "completed" and job["attempt"] == 2, job
+    assert daemon.results(job_id) == [{"i": 0}, {"i": 1}, {"i": 2}, {"i": "last"}]

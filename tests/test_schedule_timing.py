@@ -3,15 +3,18 @@ slots, the misfire and overlap decisions, and the 422s of bad timing values. In-
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from sweatpants.errors import InvalidInput
+from sweatpants.events import EventBus
 from sweatpants.jobs.models import JobTrigger
 from sweatpants.schedules.model import Misfire, Overlap, Schedule
-from sweatpants.schedules.service import decide
+from sweatpants.schedules.service import Schedules, decide
 from sweatpants.schedules.timing import (
     Timing,
     check_cron,
@@ -20,6 +23,8 @@ from sweatpants.schedules.timing import (
     local_zone_name,
     parse_instant,
 )
+from sweatpants.store import Store
+from sweatpants.store import schedules as schedule_sql
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -184,3 +189,45 @@ def test_schedule_to_api_shows_times_in_utc_and_the_zone() -> None:
         "%Y-%m-%dT%H:%M:%S.000Z"
     )
     assert schedule(enabled=False).to_api()["next_run_at"] is None
+
+
+def test_a_clock_set_back_brings_every_schedules_back_and_leaves_cron_alone(
+    tmp_path: Path,
+) -> None:
+    """After the wall clock went back an hour, an `every: 10s` schedule whose next slot is now
+    an hour away is planned at its first slot after the new time; a cron schedule keeps its
+    next time (a real SQLite file; no daemon)."""
+    store = Store(tmp_path / "s.db")
+    store.open()
+    row = {
+        "module_id": "m",
+        "inputs": "{}",
+        "settings": "{}",
+        "created_at": 1000.0,
+        "updated_at": 1000.0,
+        "timezone": "UTC",
+    }
+
+    async def scenario() -> tuple[float | None, float | None]:
+        await store.write(
+            lambda c: schedule_sql.insert(
+                c, {**row, "id": "every", "every": "10s", "next_run_at": 5010.0}
+            )
+        )
+        await store.write(
+            lambda c: schedule_sql.insert(
+                c, {**row, "id": "cron", "cron": "0 6 * * *", "next_run_at": 90000.0}
+            )
+        )
+        schedules = Schedules(store, None, None, EventBus(), None)  # type: ignore[arg-type]
+        assert await schedules.replan_every(1405.0) == 1
+        every = await schedules.get("every")
+        cron = await schedules.get("cron")
+        return every.next_run_at, cron.next_run_at
+
+    try:
+        every_next, cron_next = asyncio.run(scenario())
+    finally:
+        store.close()
+    assert every_next == 1410.0  # 1000 + 41 * 10, the first slot after the new time
+    assert cron_next == 90000.0

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from tests.support.daemon import RunningDaemon, start_daemon, wait_for
 from tests.support.modules import write_module
@@ -338,3 +339,29 @@ def test_the_schedule_commands(daemon: RunningDaemon) -> None:
     run = cli(daemon, "run", "noop", "--retries", "1", "--retry-delay", "5s", "--json")
     assert run.returncode == 0, run.stderr
     assert daemon.job(json.loads(run.stdout)["id"])["max_attempts"] == 2
+
+
+def test_events_and_status_tell_about_schedules(daemon: RunningDaemon) -> None:
+    client = daemon.client()
+    with connect(daemon.ws_url("/events")) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "hello"
+        made = create(client, module_id="noop", every="1h", name="hourly", inputs={"n": 4})
+        sid = made["id"]
+
+        def next_event(kind: str) -> dict[str, Any]:
+            for _ in range(1000):
+                event: dict[str, Any] = json.loads(ws.recv(timeout=30))
+                if event.get("type") == kind:
+                    return event
+            raise AssertionError(f"no {kind} event")
+
+        assert next_event("schedule")["schedule"]["id"] == sid
+        upcoming = client.get("/status").json()["schedules"]["next"]
+        assert upcoming is not None and upcoming["at"] <= made["next_run_at"]
+
+        # PATCH: inputs change key by key, null removes one (the manifest default comes back).
+        changed = client.patch(f"/schedules/{sid}", json={"inputs": {"n": None}}).json()
+        assert changed["inputs"] == {"n": 1} and changed["name"] == "hourly"
+        assert next_event("schedule")["schedule"]["inputs"] == {"n": 1}
+        client.delete(f"/schedules/{sid}")
+        assert next_event("schedule_deleted")["id"] == sid
