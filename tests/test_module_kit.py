@@ -273,3 +273,24 @@ def test_the_schema_is_served_without_a_token(kit_daemon: RunningDaemon) -> None
     assert answer.headers["content-type"].startswith("application/schema+json")
     assert answer.json() == load_schema()
     assert httpx.get(f"{kit_daemon.url}/modules", timeout=30).status_code == 401
+
+
+@pytest.mark.live
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("template", ["proxy", "browser"])
+def test_the_proxy_and_browser_templates_pass_their_own_test(tmp_path: Path, template: str) -> None:
+    """What `module new` writes works as it is: its test_module.py (a page served on
+    127.0.0.1, fetched with proxied_request or read in a private Chromium by get_browser,
+    through `module run`) passes."""
+    folder = tmp_path / f"my-{template}"
+    new_module(folder, f"my-{template}", template)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWEATPANTS_")}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder)],
+        cwd=folder, env=env, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
