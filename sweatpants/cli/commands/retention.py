@@ -94,10 +94,8 @@ def prune_command(ctx: Context) -> int:
     if not answer["removed"]:
         ctx.out.line("No finished jobs match; nothing deleted.")
         return EXIT_OK
-    ctx.out.line(
-        f"Deleted {answer['removed']} jobs ({answer['results']} results, "
-        f"{answer['logs']} log lines)"
-    )
+    jobs = "1 job" if answer["removed"] == 1 else f"{answer['removed']} jobs"
+    ctx.out.line(f"Deleted {jobs} ({answer['results']} results, {answer['logs']} log lines)")
     if not answer.get("purged", True):
         ctx.out.note("Their rows are still being removed in the background.", "dim")
     return EXIT_OK
