@@ -1,4 +1,5 @@
-"""`sweatpants module list | install | install-git | uninstall | sync | reload | settings`."""
+"""`sweatpants module list | install | install-git | uninstall | sync | reload | settings`
+(and the module kit's `new | check | run`, in module_kit.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sweatpants.cli.client import LONG_TIMEOUT, error_from_body
-from sweatpants.cli.commands import install_progress
+from sweatpants.cli.commands import install_progress, module_kit
 from sweatpants.cli.commands.jobs import key_value
 from sweatpants.cli.context import Context
 from sweatpants.cli.errors import EXIT_ERROR, EXIT_OK
@@ -22,8 +23,11 @@ def register(
     module = sub.add_parser(
         "module",
         aliases=["modules"],
-        help="list, install, uninstall, sync and reload modules",
-        description="Manage the daemon's installed modules.",
+        help="list, install, uninstall, sync and reload modules; new, check and run a folder",
+        description=(
+            "Manage the daemon's installed modules; write, check and try a module folder "
+            "(new, check, run: no daemon needed)."
+        ),
     )
     actions = module.add_subparsers(dest="module_action", metavar="ACTION", required=True)
 
@@ -117,6 +121,8 @@ def register(
         help="remove a stored setting (repeatable)",
     )
     settings.set_defaults(handler=settings_command)
+
+    module_kit.register(actions)  # new, check, run: the module kit (no daemon needed)
 
 
 def list_command(ctx: Context) -> int:
