@@ -22,6 +22,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from sweatpants.api import schemas
 from sweatpants.api.app import create_app
 from sweatpants.config import Settings
 from sweatpants.store import Store
@@ -34,6 +35,7 @@ from sweatpants.store.schema import MIGRATIONS, migrate
 from tests.support.browser import ConsoleWatch, launch_chromium, screenshot
 from tests.support.daemon import RunningDaemon
 from tests.support.modules import write_module
+from tests.test_openapi import roundtrip
 
 T0 = 1_699_999_200.0  # a whole hour, so every slot size lines up with it
 
@@ -116,6 +118,7 @@ def test_timeline_counts_what_was_stored_when(tmp_path: Path) -> None:
     assert body["progress_done"] == [None, None, None, 5, 5, 5, 5, 9, 9, 9]
     assert body["progress_total"] == [None, None, None, 10, 10, 10, 10, None, None, None]
     assert short_id.json() == body  # a unique id prefix names the job, as everywhere
+    roundtrip(schemas.Timeline, body)  # sent as built: the model describes it exactly
 
     # The default asks for 200 buckets; a 100-second job gets 100 one-second buckets.
     whole = default.json()
@@ -292,6 +295,7 @@ def test_jobs_per_day_and_busiest_modules(tmp_path: Path) -> None:
         {"module_id": "beta", "jobs": 3, "failed": 1, "results": 3, "run_seconds": 270.0},
         {"module_id": "gamma", "jobs": 1, "failed": 0, "results": 1, "run_seconds": 90.0},
     ]
+    roundtrip(schemas.JobStats, body)
     for answer in (bad, too_many):
         assert answer.status_code == 422
         assert answer.json()["field"] == "days"
