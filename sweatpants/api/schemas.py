@@ -2,10 +2,10 @@
 
 Each model lists every field its route returns, in the order the route builds it, so that
 validating an answer against its model changes nothing in it (tests/test_openapi.py checks
-each against a real daemon). `/status` (polled hard), `GET /jobs` (pages of up to 1,000 jobs)
+each against a real daemon). `/status` (polled hard), `GET /jobs` (pages of up to 1,000 jobs),
 `GET /modules/{id}` (module.json's own key order) and `GET /jobs/{id}/timeline` (columns of up
-to 1,000 values) are sent as built and only described by their model. `extra="allow"` is used only where the set of keys is open by design, and each
-such model says why.
+to 1,000 values) are sent as built and only described by their model. `extra="allow"` is used
+only where the set of keys is open by design, and each such model says why.
 """
 
 from __future__ import annotations
