@@ -30,6 +30,7 @@ pytestmark = [pytest.mark.live, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "whsec-7d1f0c9a"
+KEY = "key-29c4e1b7-never-sent"
 QUICK = """
 from sweatpants import Module
 
@@ -100,7 +101,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDaemon]:
     daemon = RunningDaemon(base / "data", env={"SWEATPANTS_WEBHOOK_RETRY_SECONDS": "0.3"})
     daemon.start()
     try:
-        install(daemon, base, "quick")
+        install(daemon, base, "quick", inputs=[{"id": "key", "type": "text", "secret": True}])
         install(daemon, base, "reports", CALLBACK, inputs=TEXT)
         yield daemon
     finally:
@@ -113,7 +114,7 @@ def test_a_receiver_failing_twice_gets_the_event_once_more_signed(
     url = http.on("/flaky", [500, 500, 200])
     hook = add_hook(shared, url=url, events=["job.completed"], module_id="quick", secret=SECRET)
     assert hook["has_secret"] is True and "secret" not in hook
-    job_id = shared.start_job("quick")
+    job_id = shared.start_job("quick", inputs={"key": KEY})
     shared.wait_job(job_id)
     done = wait_for(
         lambda: [d for d in deliveries(shared, hook["id"]) if d["status"] != "pending"],
@@ -129,6 +130,7 @@ def test_a_receiver_failing_twice_gets_the_event_once_more_signed(
     body = json.loads(last.body)
     assert (body["event"], body["id"], body["status"]) == ("job.completed", job_id, "completed")
     assert body["delivered_at"] and body["result_count"] == 1
+    assert body["inputs"] == {"key": "********"} and KEY.encode() not in last.body
     headers = titled(last.headers)
     assert "sweatpants" in headers["User-Agent"]
     verify = docs_verifiers()

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from sweatpants.store import timeline
+from sweatpants.store.schedules import KEPT_JOB_IDS
 
 BATCH_ROWS = 2000  # rows of one table deleted per batch (a few ms on these machines)
 VACUUM_PAGES = 256  # free pages given back per write (1 MB with 4 KB pages)
@@ -61,17 +62,10 @@ def auto_vacuum(conn: sqlite3.Connection) -> str:
     return AUTO_VACUUM.get(_pragma(conn, "auto_vacuum"), "none")
 
 
-def _has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:
-    rows = conn.execute(f"PRAGMA table_info({table})").fetchall()  # table: a constant of ours
-    return any(row[1] == column for row in rows)
-
-
 def kept_by_schedules(conn: sqlite3.Connection) -> str:
-    """The SQL condition that spares the job a schedule's `last_job_id` points to ('' when
-    there is no schedules table: a database from before schedules)."""
-    if _has_column(conn, "schedules", "last_job_id"):
-        return " AND id NOT IN (SELECT last_job_id FROM schedules WHERE last_job_id IS NOT NULL)"
-    return ""
+    """The SQL condition that spares the jobs schedules point at (their `last_job_id`, which
+    their status is read from: `store/schedules.py`)."""
+    return f" AND id NOT IN ({KEPT_JOB_IDS})"
 
 
 def prune_candidates(
