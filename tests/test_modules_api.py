@@ -181,7 +181,7 @@ def test_jobs_import_their_own_requirements(daemon: RunningDaemon, tmp_path: Pat
             tmp_path / "src",
             module_id,
             USES_SPDEMO,
-            requirements=f"--no-index\n--find-links {wheels}\nspdemo=={version}\n",
+            requirements=f"--find-links {wheels}\nspdemo=={version}\n",  # httpx: the index
         )
         response = client.post("/modules/install", json={"source_path": str(folder)}, timeout=120)
         assert response.status_code == 200, response.text

@@ -116,7 +116,8 @@ def test_replace_is_atomic_and_keeps_old_on_failure(
     with pytest.raises(InvalidInput) as caught:
         install_from_folder(registry, v3)
     assert caught.value.field == "requirements.txt"
-    assert "pip install failed" in caught.value.detail
+    assert "cannot be installed" in caught.value.detail
+    assert "no-such-package-dir" in caught.value.detail
     assert registry.get("thing").manifest.version == "2.0.0"
     assert json.loads((registry.root / "thing" / "module.json").read_text())["version"] == "2.0.0"
     leftovers = [p.name for p in registry.root.iterdir() if p.name.startswith(".tmp-")]

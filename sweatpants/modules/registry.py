@@ -183,8 +183,9 @@ class ModuleRegistry:
         """Forget the snapshot; the next read rescans (called after installs)."""
         self._snapshot = None
 
-    def reload(self) -> ReloadReport:
-        """Rescan every folder, install missing requirements, drop unused dependency folders."""
+    def reload(self, on_line: OutputLine | None = None) -> ReloadReport:
+        """Rescan every folder, build missing environments, drop unused ones. `on_line`
+        receives what the resolver and installer print."""
         with self.install_lock:
             self.invalidate()
             snapshot = self._current()
@@ -193,7 +194,7 @@ class ModuleRegistry:
                 if not module.requirements_pending:
                     continue
                 try:
-                    self.ensure_requirements(module.manifest, module.path)
+                    self.ensure_requirements(module.manifest, module.path, on_line=on_line)
                 except SweatpantsError as exc:
                     errors.append({"path": str(module.path), "id": module.id, "error": exc.detail})
             self.invalidate()

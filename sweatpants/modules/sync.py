@@ -30,6 +30,7 @@ from sweatpants.config import redact_url
 from sweatpants.errors import InvalidInput, SweatpantsError
 from sweatpants.modules import git
 from sweatpants.modules.install import fetched, install_from_folder, locate_module
+from sweatpants.modules.process import OutputLine
 from sweatpants.modules.registry import InstalledModule, ModuleRegistry
 from sweatpants.modules.sources import folder_hash
 
@@ -136,8 +137,11 @@ def _parse_entry(entry: Any, index: int, base: Path) -> Source | dict[str, Any]:
     return Source(label=str(folder), folder=folder, modules=names)
 
 
-def sync_modules(registry: ModuleRegistry, config_path: Path | None = None) -> SyncReport:
-    """Install or update every module listed in modules.yaml. Blocking: call it in a thread."""
+def sync_modules(
+    registry: ModuleRegistry, config_path: Path | None = None, on_line: OutputLine | None = None
+) -> SyncReport:
+    """Install or update every module listed in modules.yaml. Blocking: call it in a thread.
+    `on_line` receives what the resolver and installer print for each module's environment."""
     path = config_path or registry.settings.modules_config
     report = SyncReport(config_path=str(path))
     sources = read_config(path)
@@ -150,16 +154,18 @@ def sync_modules(registry: ModuleRegistry, config_path: Path | None = None) -> S
             continue
         try:
             if source.url is not None:
-                _sync_git(registry, source, report)
+                _sync_git(registry, source, report, on_line)
             else:
-                _sync_folder(registry, source, report)
+                _sync_folder(registry, source, report, on_line)
         except Exception as exc:  # one broken source must not stop the others
             log.exception("sync of %s failed", source.label)
             report.failed.append({"source": source.label, "error": _message(exc)})
     return report
 
 
-def _sync_git(registry: ModuleRegistry, source: Source, report: SyncReport) -> None:
+def _sync_git(
+    registry: ModuleRegistry, source: Source, report: SyncReport, on_line: OutputLine | None
+) -> None:
     assert source.url is not None
     try:
         head = git.remote_head(source.url, branch=source.branch, timeout=registry.git_timeout)
@@ -178,7 +184,7 @@ def _sync_git(registry: ModuleRegistry, source: Source, report: SyncReport) -> N
     try:
         with fetched(registry, source.url, branch=source.branch) as (repo, commit):
             for request in pending:
-                install = partial(_install_git, registry, source, repo, commit, request)
+                install = partial(_install_git, registry, source, repo, commit, request, on_line)
                 _attempt(report, source, request, install)
     except SweatpantsError as exc:
         for request in pending:
@@ -186,7 +192,12 @@ def _sync_git(registry: ModuleRegistry, source: Source, report: SyncReport) -> N
 
 
 def _install_git(
-    registry: ModuleRegistry, source: Source, repo: Path, commit: str, request: str | None
+    registry: ModuleRegistry,
+    source: Source,
+    repo: Path,
+    commit: str,
+    request: str | None,
+    on_line: OutputLine | None,
 ) -> InstalledModule:
     folder, subdir = locate_module(repo, request, field="modules")
     record = {
@@ -198,10 +209,12 @@ def _install_git(
     }
     if source.branch is not None:
         record["branch"] = source.branch
-    return install_from_folder(registry, folder, source=record, field="modules")
+    return install_from_folder(registry, folder, source=record, field="modules", on_line=on_line)
 
 
-def _sync_folder(registry: ModuleRegistry, source: Source, report: SyncReport) -> None:
+def _sync_folder(
+    registry: ModuleRegistry, source: Source, report: SyncReport, on_line: OutputLine | None
+) -> None:
     assert source.folder is not None
     if not source.folder.is_dir():
         report.failed.append(
@@ -213,11 +226,12 @@ def _sync_folder(registry: ModuleRegistry, source: Source, report: SyncReport) -
         )
         return
     for request in source.requests:
-        _attempt(report, source, request, partial(_install_local, registry, source, request))
+        install = partial(_install_local, registry, source, request, on_line)
+        _attempt(report, source, request, install)
 
 
 def _install_local(
-    registry: ModuleRegistry, source: Source, request: str | None
+    registry: ModuleRegistry, source: Source, request: str | None, on_line: OutputLine | None
 ) -> InstalledModule | dict[str, Any]:
     assert source.folder is not None
     folder, _ = locate_module(source.folder, request, field="modules")
@@ -227,7 +241,7 @@ def _install_local(
     if current is not None and current.source and current.source.get("hash") == digest:
         return _skip(current, source, "unchanged since it was installed")
     record = {"kind": "path", "path": str(folder), "hash": digest}
-    return install_from_folder(registry, folder, source=record, field="modules")
+    return install_from_folder(registry, folder, source=record, field="modules", on_line=on_line)
 
 
 def _attempt(

@@ -237,13 +237,17 @@ async def uninstall_module(module_id: str, engine: Engine = Depends(get_engine))
 
 @router.post("/modules/sync", response_model=SyncReport, responses=errors(503))
 async def sync(engine: Engine = Depends(get_engine)) -> dict[str, Any]:
-    report = await run_in_threadpool(sync_modules, engine.modules)
-    _announce(engine, "synced")
-    return report.to_dict()
+    def work(on_line: OutputLine) -> dict[str, Any]:
+        return sync_modules(engine.modules, on_line=on_line).to_dict()
+
+    answer: dict[str, Any] = await _run_install(engine, work, False, "synced")
+    return answer
 
 
 @router.post("/modules/reload", response_model=ReloadReport, responses=errors(503))
 async def reload(engine: Engine = Depends(get_engine)) -> dict[str, Any]:
-    report = await run_in_threadpool(engine.modules.reload)
-    _announce(engine, "reloaded")
-    return report.to_dict()
+    def work(on_line: OutputLine) -> dict[str, Any]:
+        return engine.modules.reload(on_line=on_line).to_dict()
+
+    answer: dict[str, Any] = await _run_install(engine, work, False, "reloaded")
+    return answer
