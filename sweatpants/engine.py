@@ -161,7 +161,7 @@ class Engine:
         await self.webhooks.start()  # listening before the first job event
         await self.jobs.start()
         await self.retention.start()
-        self.schedule_loop.start()  # after the jobs: it asks which runs are still going
+        await self.schedule_loop.start()  # after the jobs: it asks which runs still go
 
     async def stop(self) -> None:
         await self.schedule_loop.stop()

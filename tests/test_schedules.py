@@ -356,8 +356,10 @@ def test_events_and_status_tell_about_schedules(daemon: RunningDaemon) -> None:
             raise AssertionError(f"no {kind} event")
 
         assert next_event("schedule")["schedule"]["id"] == sid
-        upcoming = client.get("/status").json()["schedules"]["next"]
-        assert upcoming is not None and upcoming["at"] <= made["next_run_at"]
+        upcoming = wait_for(
+            lambda: client.get("/status").json()["schedules"]["next"], 10, what="schedules.next"
+        )
+        assert upcoming["at"] <= made["next_run_at"]
 
         # PATCH: inputs change key by key, null removes one (the manifest default comes back).
         changed = client.patch(f"/schedules/{sid}", json={"inputs": {"n": None}}).json()

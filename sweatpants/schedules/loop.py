@@ -42,9 +42,13 @@ class ScheduleLoop:
         self._stopping = False
         self.jumps = 0  # clock jumps and suspends seen (for tests and the log)
         self.next_up: dict[str, object] | None = None  # the soonest fire, for /status
+        self._due_at: float | None = None  # the soonest slot (wall clock), as last read
+        self._queued = False  # a run waits for its previous one: look every tick
         schedules.changed = self._wake.set
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Look once now (what a restart missed fires at once), then keep looking."""
+        await self._look(time.time())
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -56,52 +60,71 @@ class ScheduleLoop:
                 await self._task
 
     async def _run(self) -> None:
+        """Wake at the soonest slot, when a schedule changed, or every TICK_SECONDS to watch
+        the clocks; the store is read only when something may be due (or a run is queued),
+        so a daemon whose schedules are all hours away does no I/O between their fires."""
         wall, mono = time.time(), time.monotonic()
         while not self._stopping:
-            now, now_mono = time.time(), time.monotonic()
-            await self._notice_jump((now - wall) - (now_mono - mono), now)
-            wall, mono = now, now_mono
-            try:
-                await self._schedules.fire_due(now)
-                soonest = await self._schedules.soonest()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a bug or a full disk must not end the loop for good
-                log.exception("schedules: a look at what is due failed; trying again")
-                soonest = None
-            wait = TICK_SECONDS
-            self.next_up = None
-            if soonest is not None and soonest.next_run_at is not None:
-                self.next_up = {
-                    "schedule_id": soonest.id,
-                    "name": soonest.name,
-                    "module_id": soonest.module_id,
-                    "at": iso(soonest.next_run_at),
-                }
-                wait = min(TICK_SECONDS, max(MIN_SLEEP_SECONDS, soonest.next_run_at - time.time()))
+            changed = self._wake.is_set()
             self._wake.clear()
+            now, now_mono = time.time(), time.monotonic()
+            jumped = await self._notice_jump((now - wall) - (now_mono - mono), now)
+            wall, mono = now, now_mono
+            due = self._due_at is not None and now >= self._due_at
+            if changed or due or jumped or self._queued:
+                await self._look(now)
+            wait = TICK_SECONDS
+            if self._due_at is not None:
+                wait = min(TICK_SECONDS, max(MIN_SLEEP_SECONDS, self._due_at - time.time()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
+
+    async def _look(self, now: float) -> None:
+        """Fire what is due, then learn the soonest slot and whether a run is queued."""
+        try:
+            await self._schedules.fire_due(now)
+            soonest, self._queued = await self._schedules.outlook()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug or a full disk must not end the loop for good
+            log.exception("schedules: a look at what is due failed; trying again")
+            self._due_at, self._queued = time.time() + TICK_SECONDS, False
+            return
+        self._due_at = soonest.next_run_at if soonest is not None else None
+        self.next_up = None
+        if soonest is not None and soonest.next_run_at is not None:
+            self.next_up = {
+                "schedule_id": soonest.id,
+                "name": soonest.name,
+                "module_id": soonest.module_id,
+                "at": iso(soonest.next_run_at),
+            }
 
     def status(self) -> dict[str, object]:
         """`/status`'s `schedules` section: the next fire (None when nothing is planned)."""
         return {"next": self.next_up}
 
-    async def _notice_jump(self, drift: float, now: float) -> None:
-        """`drift`: how much further the wall clock moved than the monotonic one."""
+    async def _notice_jump(self, drift: float, now: float) -> bool:
+        """`drift`: how much further the wall clock moved than the monotonic one; True when
+        the clocks parted (a suspend or a clock set)."""
         if abs(drift) < JUMP_SECONDS:
-            return
+            return False
         self.jumps += 1
         if drift > 0:
             log.info(
-                "schedules: %.0fs passed that this process did not see (suspend, freeze or "
-                "clock set forward); missed slots follow each schedule's misfire policy",
+                "schedules: %.0fs passed that this process did not see (the machine slept or "
+                "the clock was set forward); missed slots follow each schedule's misfire policy",
                 drift,
             )
-        else:
+            return True
+        try:
             moved = await self._schedules.replan_every(now)
-            log.info(
-                "schedules: the clock went back %.0fs; %d `every` schedule(s) planned again",
-                -drift,
-                moved,
-            )
+        except Exception:
+            log.exception("schedules: planning again after the clock went back failed")
+            return True
+        log.info(
+            "schedules: the clock went back %.0fs; %d `every` schedule(s) planned again",
+            -drift,
+            moved,
+        )
+        return True

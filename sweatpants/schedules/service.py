@@ -137,10 +137,15 @@ class Schedules:
         schedule = await self.get(schedule_id)
         return schedule.timing.upcoming(count, time.time() if after is None else after)
 
-    async def soonest(self) -> Schedule | None:
-        """The enabled schedule that fires next (for the loop's sleep, `/status` and the tray)."""
-        record = await self._store.read(schedule_sql.soonest)
-        return Schedule.from_record(record) if record is not None else None
+    async def outlook(self) -> tuple[Schedule | None, bool]:
+        """The enabled schedule that fires next (for the loop's sleep, `/status` and the
+        tray), and whether a queued run waits for a previous one to end (one read)."""
+
+        def read(conn: Any) -> tuple[schedule_sql.ScheduleRecord | None, bool]:
+            return schedule_sql.soonest(conn), schedule_sql.any_queued(conn)
+
+        record, queued = await self._store.read(read)
+        return (Schedule.from_record(record) if record is not None else None), queued
 
     # ---- changes ---------------------------------------------------------------------------
 

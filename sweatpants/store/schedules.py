@@ -152,6 +152,14 @@ def soonest(conn: sqlite3.Connection) -> ScheduleRecord | None:
     return found[0] if found else None
 
 
+def any_queued(conn: sqlite3.Connection) -> bool:
+    """Whether an enabled schedule holds a run waiting for its previous one (overlap: queue)."""
+    found = conn.execute(
+        "SELECT 1 FROM schedules WHERE enabled = 1 AND queued_at IS NOT NULL LIMIT 1"
+    ).fetchone()
+    return found is not None
+
+
 def record_fire(
     conn: sqlite3.Connection,
     schedule_id: str,
