@@ -20,7 +20,18 @@ from typing import get_args
 
 from sweatpants.errors import InvalidInput
 from sweatpants.jobs.models import Job, parse_duration
-from sweatpants.store.job_search import Key, Order, SortKey
+from sweatpants.store.job_search import JobFilter, Key, Order, SortKey
+
+__all__ = [
+    "Cursor",
+    "JobFilter",
+    "Order",
+    "SortKey",
+    "decode_cursor",
+    "encode_cursor",
+    "key_of",
+    "parse_time",
+]
 
 SORTS: tuple[str, ...] = get_args(SortKey)
 ORDERS: tuple[str, ...] = get_args(Order)

@@ -15,8 +15,7 @@ from sweatpants.api.openapi import errors
 from sweatpants.api.paging import MAX_JOBS, limit_query, page_size
 from sweatpants.engine import Engine
 from sweatpants.jobs.models import JobStatus, JobTrigger
-from sweatpants.jobs.search import encode_cursor, key_of, parse_time
-from sweatpants.store.job_search import JobFilter, Order, SortKey
+from sweatpants.jobs.search import JobFilter, Order, SortKey, encode_cursor, key_of, parse_time
 
 router = APIRouter()
 
