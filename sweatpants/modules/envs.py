@@ -183,7 +183,8 @@ class Environments:
             install = [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
             installer = "pip"
         requirements_file = request.module_dir / REQUIREMENTS_NAME
-        say(f"installing {requirements_file} with {', '.join(sdk_needs(request.capabilities))}")
+        needed = ", ".join(sdk_needs(request.capabilities))
+        say(f"installing the requirements.txt of {request.module_id!r} with the SDK's {needed}")
         install += ["--requirement", str(requirements_file), "--requirement", str(needs)]
         if installer == "uv" and not fresh:
             from_cache: list[str] = []
@@ -211,6 +212,13 @@ class Environments:
         )
         if not done.ok:
             said = [line for line in done.tail(20).splitlines() if not line.startswith("Using ")]
+            needs = sdk_needs(request.capabilities)
+            names = {need.split(">=")[0] for need in needs}
+            if any(name in line for line in said for name in names):
+                said.append(
+                    f"({', '.join(needs)}: what the Sweatpants SDK needs in every module "
+                    "environment, resolved with the module's own requirements)"
+                )
             raise InvalidInput(
                 f"requirements.txt of module {request.module_id!r} cannot be installed "
                 f"({what} failed):\n" + "\n".join(said),
