@@ -151,13 +151,6 @@ def _webhook_url(value: str) -> str:
     return url
 
 
-def _webhook_url(value: str) -> str:
-    url = value.strip()
-    if url and not url.lower().startswith(("http://", "https://")):
-        raise ValueError("not an http(s) URL")
-    return url
-
-
 @dataclass(frozen=True)
 class Settings:
     """The effective configuration. Build it with `Settings.load()` or directly in tests.

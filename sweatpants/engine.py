@@ -22,7 +22,6 @@ from sweatpants.jobs.manager import JobManager
 from sweatpants.jobs.models import Job
 from sweatpants.jobs.rerun import rerun
 from sweatpants.jobs.retention import Retention
-from sweatpants.jobs.retention import Retention
 from sweatpants.metrics import Metrics
 from sweatpants.modules.example import ensure_example_installed
 from sweatpants.modules.registry import ModuleRegistry
@@ -33,7 +32,6 @@ from sweatpants.secrets import SecretBox
 from sweatpants.store import Store
 from sweatpants.store.space import MB
 from sweatpants.store.space import is_disk_full as is_disk_full  # for the API's error handler
-from sweatpants.webhooks.service import Webhooks
 from sweatpants.webhooks.service import Webhooks
 
 

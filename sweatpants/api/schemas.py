@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from sweatpants.api.housekeeping_schemas import DatabaseState
-from sweatpants.api.housekeeping_schemas import DatabaseState
 from sweatpants.jobs.models import JobStatus
 
 
@@ -431,9 +430,6 @@ class Status(OpenModel):
     proxy: ProxyState
     browser: BrowserPoolState
     ray: RayState | None = Field(default=None, description="only when Ray is configured")
-    database: DatabaseState | None = Field(
-        default=None, description="the database file's size and the space deleting gave back"
-    )
     database: DatabaseState | None = Field(
         default=None, description="the database file's size and the space deleting gave back"
     )

@@ -256,10 +256,6 @@ class JobManager:
         """Finished jobs were deleted (`jobs/retention.py`): `removed` counts them by state."""
         self._counts.subtract(removed)
 
-    def forget_ended(self, removed: dict[str, int]) -> None:
-        """Finished jobs were deleted (`jobs/retention.py`): `removed` counts them by state."""
-        self._counts.subtract(removed)
-
     def disk(self) -> dict[str, Any]:
         """Free space where the database lives, for `/status` (one statvfs)."""
         return self._space.measure().to_api()

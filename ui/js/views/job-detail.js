@@ -45,11 +45,6 @@ export default async function jobDetail(ctx) {
     const gone = await deleteJobs([id]);
     if (gone.length) ctx.navigate("#/jobs");
   });
-  const deleteBtn = button("Delete", { kind: "danger", icon: "trash", attrs: { id: "job-delete", title: "Delete this job with its logs, results and checkpoint" } });
-  deleteBtn.addEventListener("click", async () => {
-    const gone = await deleteJobs([id]);
-    if (gone.length) ctx.navigate("#/jobs");
-  });
   const editBtn = button("Edit and run", { attrs: { id: "job-edit-run", title: "The run form with this job's values; secrets are left empty" } });
   editBtn.addEventListener("click", () => {
     setPrefill(moduleId, prefillFromJob(job));
@@ -120,7 +115,6 @@ export default async function jobDetail(ctx) {
   function renderJob() {
     titleBadge.replaceChildren(badge(job.status));
     stopBtn.hidden = !isActive(job.status);
-    deleteBtn.hidden = isActive(job.status);
     deleteBtn.hidden = isActive(job.status);
     if (isActive(job.status)) stopBtn.disabled = job.status === "stopping";
     resultCount.textContent = num(job.result_count ?? 0);
