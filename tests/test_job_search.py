@@ -20,6 +20,7 @@ from sweatpants.config import Settings
 from sweatpants.jobs.search import parse_time
 from sweatpants.store import Store, job_search
 from sweatpants.store import jobs as job_sql
+from tests.support.modules import write_module
 
 DAY = 86400.0
 NOW = time.time()
@@ -268,3 +269,32 @@ def test_parse_time_forms() -> None:
     assert parse_time("2026-03-01T01:00:00+01:00", "since", 0) == parse_time(
         "2026-03-01", "since", 0
     )
+
+
+def test_secrets_stored_in_clear_before_sealing_never_match(jobs: Jobs) -> None:
+    """A row from before secrets were sealed holds its secret in clear (and so does its
+    search text): the daemon drops such a match by the module's manifest, and keeps paging."""
+    write_module(
+        jobs.settings.modules_path,
+        "legacy",
+        "from sweatpants import Module\n",
+        inputs=[{"id": "password", "type": "secret"}, {"id": "site", "type": "text"}],
+    )
+    old = jobs.add(
+        "old", "legacy", {"password": "hunter2-plain", "site": "old.example"}, age_days=9
+    )
+    for n in range(3):
+        jobs.add(
+            f"later{n}",
+            "legacy",
+            {"password": "", "site": "hunter2-plain.example"},
+            age_days=8 - n / 10,
+        )
+    assert jobs.names(q="hunter2-plain") == ["later2", "later1", "later0"]
+    answer = jobs.get(q="hunter2-plain", limit=3)
+    assert answer.json()["next_cursor"] is not None
+    rest = jobs.get(q="hunter2-plain", limit=3, before=answer.json()["next_cursor"]).json()
+    assert rest["jobs"] == [] and rest["next_cursor"] is None  # `old` was left out
+    found = jobs.get(q="old.example").json()["jobs"]
+    assert [job["id"] for job in found] == [old]
+    assert found[0]["inputs"]["password"] == "********"

@@ -207,17 +207,27 @@ class JobManager:
         order: Order = "desc",
         before: str | None = None,
         limit: int = 100,
-    ) -> list[Job]:
+    ) -> tuple[list[Job], Job | None]:
         """A page of `GET /jobs`: the jobs `where` admits, by `sort` in `order`; `before` is
-        the previous page's `next_cursor` (a job id, or a cursor carrying the sort key)."""
+        the previous page's `next_cursor` (a job id, or a cursor carrying the sort key).
+        Returns the page and the job the next one starts after (None on the last page)."""
         after = None
         if before:
             cursor = search.decode_cursor(before, sort, order)
             after = cursor.key or search.key_of(await self.get(cursor.job_id or before), sort)
         jobs = await self.reads.search(where, sort=sort, order=order, after=after, limit=limit)
+        last = jobs[-1] if len(jobs) == limit else None
+        if where.q and jobs:  # rows from before sealing hold secrets in clear: never by those
+            clear = self._plain_secrets.clear_inputs(jobs)
+            if clear:
+                jobs = [
+                    job
+                    for job in jobs
+                    if job.id not in clear or search.matches_text(job, where.q, clear[job.id])
+                ]
         if self._endings.waiting or self._interrupted:
             jobs = [self._overlaid(job) for job in jobs]
-        return self._plain_secrets.masked(jobs)
+        return self._plain_secrets.masked(jobs), last
 
     def _shown(self, job: Job) -> Job:
         """The job for showing: secrets masked, what only memory knows applied."""

@@ -46,6 +46,20 @@ class PlainSecrets:
     def one(self, job: Job) -> Job:
         return self.masked([job])[0]
 
+    def clear_inputs(self, jobs: list[Job]) -> dict[str, frozenset[str]]:
+        """For each job that holds secret inputs in clear, their ids (a search must not
+        match those values: `JobManager.search`)."""
+        declared: dict[str, Declared] = {}
+        found: dict[str, frozenset[str]] = {}
+        for job in jobs:
+            ids = declared.get(job.module_id)
+            if ids is None:
+                ids = declared[job.module_id] = self._declared(job.module_id)
+            clear = frozenset(key for key in ids[0] if _in_clear(job.inputs, frozenset([key])))
+            if clear:
+                found[job.id] = clear
+        return found
+
     def _declared(self, module_id: str) -> Declared:
         try:
             manifest = self._modules.get(module_id).manifest

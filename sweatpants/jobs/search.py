@@ -14,12 +14,14 @@ every sort (the job's own key is then read).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import get_args
+from typing import Any, get_args
 
 from sweatpants.errors import InvalidInput
 from sweatpants.jobs.models import Job, parse_duration
+from sweatpants.secrets import is_sealed
 from sweatpants.store.job_search import JobFilter, Key, Order, SortKey
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "decode_cursor",
     "encode_cursor",
     "key_of",
+    "matches_text",
     "parse_time",
 ]
 
@@ -37,6 +40,7 @@ SORTS: tuple[str, ...] = get_args(SortKey)
 ORDERS: tuple[str, ...] = get_args(Order)
 CURSOR_PREFIX = "k1"
 _RELATIVE = re.compile(r"^\s*\d")
+MAX_ERROR = 2000  # characters of the error that job_text holds (migration 8)
 
 
 def parse_time(text: str, field: str, now: float) -> float:
@@ -113,3 +117,37 @@ def key_of(job: Job, sort: SortKey) -> Key:
     if job.completed_at is None or job.started_at is None:
         return (-1.0, job.id)
     return (job.completed_at - job.started_at, job.id)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _atoms(value: Any) -> Iterator[str]:
+    """The leaf values of an input as `job_text` holds them (sealed values left out)."""
+    if is_sealed(value):
+        return
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _atoms(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _atoms(item)
+    elif isinstance(value, bool):
+        yield "1" if value else "0"
+    elif value is not None:
+        yield str(value)
+
+
+def matches_text(job: Job, q: str, hidden: frozenset[str]) -> bool:
+    """Whether `q` finds `job` without the inputs named in `hidden`: what `GET /jobs?q=`
+    matches (an id prefix; the module id, the error's first `MAX_ERROR` characters or an input
+    value, lower-cased as SQLite's `lower` does, ASCII only), for rows from before secrets
+    were sealed, whose secret values `job_text` holds in clear."""
+    if job.id.startswith(q):
+        return True
+    wanted = q.translate(_ASCII_LOWER)
+    texts = [job.module_id, (job.error or "")[:MAX_ERROR]]
+    texts += [
+        atom for key, value in job.inputs.items() if key not in hidden for atom in _atoms(value)
+    ]
+    return any(wanted in text.translate(_ASCII_LOWER) for text in texts)

@@ -89,10 +89,9 @@ async def list_jobs(
         trigger=trigger.value if trigger else None,
         schedule_id=schedule_id,
     )
-    jobs = await engine.jobs.search(where, sort=sort, order=order, before=before, limit=size)
+    jobs, last = await engine.jobs.search(where, sort=sort, order=order, before=before, limit=size)
     next_cursor = None
-    if len(jobs) == size:  # the default order's cursor stays the last id, as it always was
-        last = jobs[-1]
+    if last is not None:  # the default order's cursor stays the last id, as it always was
         plain = (sort, order) == ("created", "desc")
         next_cursor = last.id if plain else encode_cursor(sort, order, key_of(last, sort))
     return JSONResponse({"jobs": [job.to_api() for job in jobs], "next_cursor": next_cursor})
