@@ -28,12 +28,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from common import ROOT, Figure, arguments, attempt, descendants, free_port, print_table, write_json
+from common import (
+    ROOT,
+    Figure,
+    arguments,
+    attempt,
+    cpu_seconds,
+    descendants,
+    free_port,
+    print_table,
+    write_json,
+)
 from PIL import Image
 
 sys.path.insert(0, str(ROOT))
-from sweatpants.desktop.instance import ring  # noqa: E402
-from tests.support.xdisplay import (  # noqa: E402
+from sweatpants.desktop.instance import ring
+from tests.support.xdisplay import (
     XDisplay,
     distinct_colours,
     session_command,
@@ -103,20 +113,37 @@ class App:
                 return pid
         return None
 
+    def window_cpu(self) -> float:
+        """CPU seconds used so far by the window process and its web engine's helpers."""
+        app = self.app_pid()
+        total = 0.0
+        for pid in descendants(app) if app else set():
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"sweatpants.desktop.window" in argv:
+                total += sum(cpu_seconds(p) for p in {pid} | descendants(pid))
+        return total
+
     def tree_pss(self) -> tuple[float, int]:
         app = self.app_pid()
         pids = {app} | descendants(app) if app else set()
         return pss_mib(pids), len(pids)
 
     def rendered(self, shot: Path) -> str | None:
-        for window in self.xd.windows():
+        try:
+            windows = self.xd.windows()
+        except (RuntimeError, subprocess.SubprocessError):  # a window went away meanwhile
+            return None
+        for window in windows:
             if window.name != "Sweatpants" or window.width < 400:
                 continue
             try:
                 if not self.xd.is_viewable(window.wid):
                     continue
                 self.xd.screenshot(shot, window.wid)
-            except RuntimeError:
+            except (RuntimeError, subprocess.SubprocessError):
                 continue
             with Image.open(shot) as image:
                 if distinct_colours(image) >= RENDERED_COLOURS:
@@ -142,10 +169,19 @@ def measure(workdir: Path, backend: str, reopens: int) -> list[Figure]:
     try:
         wid = wait("dashboard", lambda: app.rendered(shot), 120)
         launch = time.monotonic() - app.started
+        root = app.app_pid()
+        launch_cpu = sum(cpu_seconds(pid) for pid in {root} | descendants(root)) if root else None
         time.sleep(2)  # let the page settle before weighing it
         open_pss, open_count = app.tree_pss()
         figures += [
             Figure("desktop_launch_s", "launch → dashboard visible", launch, "s"),
+            Figure(
+                "desktop_launch_cpu_s",
+                "CPU of the app's processes until visible",
+                launch_cpu,
+                "s",
+                note="what a launch costs when it gets the cores to itself (2 cores here)",
+            ),
             Figure(
                 "desktop_open_pss_mib",
                 "app tree PSS, window open",
@@ -155,20 +191,22 @@ def measure(workdir: Path, backend: str, reopens: int) -> list[Figure]:
             ),
         ]
         reopen_times: list[float] = []
+        reopen_cpu: list[float] = []
         back_times: list[float] = []
         closed: list[float] = []
         for _ in range(reopens):
             xd.close_window(wid)
             closed_at = time.monotonic()
-            wait("closed window", lambda: app.rendered(shot) is None, 30)
             wait("tree under budget", lambda: app.tree_pss()[0] <= CLOSED_BUDGET_MIB, 30)
             back_times.append(time.monotonic() - closed_at)
+            wait("closed window", lambda: app.rendered(shot) is None, 30)
             time.sleep(1)
             closed.append(app.tree_pss()[0])
             asked = time.monotonic()
             ring(app.data_dir / "desktop" / "app.json", "show")
             wid = wait("reopened dashboard", lambda: app.rendered(shot), 60)
             reopen_times.append(time.monotonic() - asked)
+            reopen_cpu.append(app.window_cpu())
         closed_count = app.tree_pss()[1]
         figures += [
             Figure(
@@ -190,8 +228,17 @@ def measure(workdir: Path, backend: str, reopens: int) -> list[Figure]:
                 f"reopen → dashboard visible (median of {len(reopen_times)})",
                 statistics.median(reopen_times),
                 "s",
-                note="each: " + ", ".join(f"{v:.2f}" for v in reopen_times)
+                note="each: "
+                + ", ".join(f"{v:.2f}" for v in reopen_times)
                 + f"; {closed_count} processes with the window open",
+            ),
+            Figure(
+                "desktop_reopen_cpu_s",
+                "CPU of the new window's processes until visible (median)",
+                statistics.median(reopen_cpu),
+                "s",
+                note="what a reopen costs when it gets the cores to itself; each: "
+                + ", ".join(f"{v:.2f}" for v in reopen_cpu),
             ),
         ]
     finally:

@@ -64,7 +64,12 @@ class DesktopApp:
     """Wires the tray, the window, the watcher and the doorbell to one engine link."""
 
     def __init__(
-        self, settings: Settings, link: EngineLink, gui: GuiSupport, hidden: bool = False
+        self,
+        settings: Settings,
+        link: EngineLink,
+        gui: GuiSupport,
+        hidden: bool = False,
+        prestarted: subprocess.Popen[bytes] | None = None,
     ) -> None:
         self.settings = settings
         self.link = link
@@ -79,6 +84,7 @@ class DesktopApp:
             storage_path=desktop_dir(settings.data_dir) / "webview",
             gui=gui.webview_gui,
             on_event=self._on_window_event,
+            prestarted=prestarted,
         )
         self.tray = Tray(
             TrayActions(

@@ -133,20 +133,24 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     gui = GuiSupport(False, "--headless was given") if args.headless else detect()
     if not gui.available:
         _say(f"sweatpants: no tray or window: {gui.reason}. Running the daemon headless.")
+    window = None
+    if gui.available and not args.hidden:
+        from sweatpants.desktop.window_process import discard_window, spawn_window
+
+        window = spawn_window(gui.webview_gui)  # loads its web engine while the daemon starts
     try:
         link = connect_or_start(settings)
-    except PortTaken as exc:
-        _say(f"sweatpants: {exc.detail}")
-        return EXIT_PORT_TAKEN
     except SweatpantsError as exc:
+        if window is not None:
+            discard_window(window)
         _say(f"sweatpants: {exc.detail}")
-        return EXIT_ERROR
+        return EXIT_PORT_TAKEN if isinstance(exc, PortTaken) else EXIT_ERROR
     if not gui.available:
         return _run_headless(settings, link)
     from sweatpants.desktop.app import DesktopApp
 
     try:
-        return DesktopApp(settings, link, gui, hidden=args.hidden).run()
+        return DesktopApp(settings, link, gui, hidden=args.hidden, prestarted=window).run()
     except Exception as exc:
         log.exception("desktop: the tray or window failed")
         _say(

@@ -15,7 +15,9 @@ engine prints never mixes into those lines.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import importlib
 import json
 import logging
 import os
@@ -104,15 +106,39 @@ class WindowProcess:
         self._window.destroy()  # the tray is gone or quitting
 
 
-def main() -> int:
+# pywebview's module for each backend name: importing it early loads the web engine's
+# libraries while the tray is still getting the engine ready.
+ENGINE_MODULES = {
+    "gtk": "webview.platforms.gtk",
+    "qt": "webview.platforms.qt",
+    "cocoa": "webview.platforms.cocoa",
+    "edgechromium": "webview.platforms.winforms",
+}
+
+
+def _preload(engine: str | None) -> None:
+    module = ENGINE_MODULES.get(engine or "")
+    if module is None:
+        return
+    if engine == "qt":
+        prepare_qt_environment()
+    try:
+        importlib.import_module(module)
+    except Exception as exc:  # webview.start() will say what is missing
+        log.warning("desktop: could not preload %s: %s", module, exc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sweatpants.desktop.window")
+    parser.add_argument("--engine", help="pywebview backend to load early (gtk, qt, ...)")
+    args = parser.parse_args(argv)
     events_fd, control_fd = take_stdio()
     events = os.fdopen(events_fd, "wb", buffering=0)
     control = os.fdopen(control_fd, "rb", buffering=0)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    import webview  # noqa: F401  # while the tray gets the engine ready
-
+    _preload(args.engine)
     line = control.readline()
     if not line.strip():
         return 0  # the tray no longer wants a window

@@ -30,18 +30,53 @@ GONE = "gone"  # what the window process says once its window is closed
 CLOSE_SECONDS = 5.0
 
 
-def window_command() -> list[str]:
-    """This interpreter (or the frozen app, whose entry point honours `-m`) on the window."""
-    return [sys.executable, "-m", WINDOW_MODULE]
+def window_command(gui: str | None) -> list[str]:
+    """This interpreter (or the frozen app, whose entry point honours `-m`) on the window;
+    the web engine's name is no secret, so it goes on the command line."""
+    return [sys.executable, "-m", WINDOW_MODULE, *(["--engine", gui] if gui else [])]
+
+
+def spawn_window(gui: str | None) -> subprocess.Popen[bytes]:
+    """A window process that loads its web engine and then waits for its settings: started
+    before the engine is ready, it does that work while the daemon starts."""
+    process = subprocess.Popen(
+        window_command(gui), stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
+    )
+    log.info("desktop: dashboard window process started (pid %d)", process.pid)
+    return process
+
+
+def discard_window(process: subprocess.Popen[bytes], timeout: float = CLOSE_SECONDS) -> None:
+    """End a window process: its stdin closing closes it; terminated, then killed, if not."""
+    if process.stdin is not None:
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        log.warning("desktop: the window process did not close; terminating it")
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
 
 
 class DashboardWindow:
     """At most one window process at a time; every method may be called from any thread."""
 
     def __init__(
-        self, url: str, storage_path: Path, gui: str | None, on_event: Callable[[str], None]
+        self,
+        url: str,
+        storage_path: Path,
+        gui: str | None,
+        on_event: Callable[[str], None],
+        prestarted: subprocess.Popen[bytes] | None = None,
     ) -> None:
+        self._gui = gui
         self._config = {"url": url, "storage_path": str(storage_path), "gui": gui}
+        self._prestarted = prestarted  # spawned early (launch), not yet told what to show
         self._on_event = on_event
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
@@ -68,13 +103,14 @@ class DashboardWindow:
             ):
                 log.info("desktop: dashboard window raised")
                 return
-            self._process = self._start()
+            early, self._prestarted = self._prestarted, None
+            if early is not None and early.poll() is None:
+                self._process = self._configure(early)
+            else:
+                self._process = self._configure(spawn_window(self._gui))
 
-    def _start(self) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            window_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
-        )
-        log.info("desktop: dashboard window process started (pid %d)", process.pid)
+    def _configure(self, process: subprocess.Popen[bytes]) -> subprocess.Popen[bytes]:
+        """Tell a waiting window process what to show, and listen to what it reports."""
         self._send(process, json.dumps(self._config).encode())
         threading.Thread(
             target=self._read_events, args=(process,), name="sweatpants-window", daemon=True
@@ -123,19 +159,12 @@ class DashboardWindow:
         """Close the window for good (Quit): no window opens after this."""
         with self._lock:
             self._closing = True
-            process, self._process = self._process, None
-        if process is None:
-            return
-        if process.stdin is not None:
-            with contextlib.suppress(OSError):
-                process.stdin.close()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            log.warning("desktop: the window process did not close; terminating it")
-            process.terminate()
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout)
+            processes = [self._process, self._prestarted]
+            self._process = self._prestarted = None
+        configured, early = processes
+        if configured is not None:
+            discard_window(configured, timeout)  # its reader thread closes its stdout
+        if early is not None:
+            discard_window(early, timeout)
+            if early.stdout is not None:
+                early.stdout.close()
