@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.sync.client import connect
 
 from tests.support import sample_modules as samples
 from tests.support.daemon import RunningDaemon, alive, wait_for
@@ -223,10 +224,22 @@ def test_a_bad_requirement_fails_naming_it_and_the_previous_version_runs(
     folder = sources / "pin-c"
     working = env_of(envd, "pin-c")
     (folder / "requirements.txt").write_text("httpx==0.27.0\nnonexistent-package-xyz==1.0\n")
-    answer = envd.client().post("/modules/install", json={"source_path": str(folder)}, timeout=300)
-    assert answer.status_code == 422, answer.text
-    error = answer.json()
-    assert "nonexistent-package-xyz" in error["detail"] and error["field"] == "requirements.txt"
+    with connect(envd.ws_url("/events")) as events:
+        assert json.loads(events.recv(timeout=10))["type"] == "hello"
+        answer = envd.client().post(
+            "/modules/install", json={"source_path": str(folder)}, timeout=300
+        )
+        assert answer.status_code == 422, answer.text
+        error = answer.json()
+        assert "nonexistent-package-xyz" in error["detail"] and error["field"] == "requirements.txt"
+        followed = []  # the same install, followed on /events
+        for _ in range(200):
+            event = json.loads(events.recv(timeout=10))
+            if event["type"] == "module_install":
+                followed.append(event["line"])
+                if "nonexistent-package-xyz" in event["line"]:
+                    break
+        assert any("nonexistent-package-xyz" in line for line in followed), followed
 
     lines = install_streamed(envd, folder)
     assert lines[-1]["type"] == "error" and lines[-1]["status"] == 422
