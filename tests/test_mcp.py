@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -236,3 +237,23 @@ def test_an_agent_drives_the_daemon_over_mcp(mcp_daemon: RunningDaemon) -> None:
     everything = "\n".join(agent.transcript)
     assert "using key ********" in everything or "using key *" in everything
     assert SECRET not in everything and "default-key-x" not in everything
+
+
+def test_a_tool_says_when_the_daemon_is_not_running() -> None:
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from sweatpants.cli.target import Target
+    from sweatpants.mcp.server import build_server
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = build_server(Target(url=f"http://127.0.0.1:{port}", token="", source="test"))
+
+    async def ask() -> str:
+        with pytest.raises(ToolError) as caught:
+            await server.call_tool("list_modules", {})
+        return str(caught.value)
+
+    said = anyio.run(ask)
+    assert f"not reachable at http://127.0.0.1:{port}" in said and "sweatpants serve" in said

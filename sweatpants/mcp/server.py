@@ -118,7 +118,7 @@ def build_server(target: Target) -> MCPServer[Any]:
         job_id: str,
         lines: Annotated[int, Field(ge=1, le=1000, description="how many lines")] = 50,
         level: Annotated[
-            str | None, Field(description="only this level and above: DEBUG, INFO, WARNING, ERROR")
+            str | None, Field(description="only lines of this level: DEBUG, INFO, WARNING or ERROR")
         ] = None,
     ) -> dict[str, Any]:
         return await call(tools.tail_logs, job_id, lines, level)
