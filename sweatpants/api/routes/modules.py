@@ -116,7 +116,9 @@ async def _run_install(engine: Engine, work: Work, stream: bool, action: str) ->
 
     def emit(item: dict[str, Any]) -> None:  # on the event loop
         if item["type"] == "log":
-            engine.events.publish({"type": "module_install", "install_id": install_id, **item})
+            engine.events.publish(
+                {"type": "module_install", "install_id": install_id, "line": item["line"]}
+            )
         if stream:
             lines.put_nowait(item)
 
