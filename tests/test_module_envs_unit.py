@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from sweatpants.jobs import envdir
 from sweatpants.jobs.ray.packaging import cluster_requirements
@@ -103,3 +106,22 @@ def test_a_ray_cluster_gets_the_same_requirement_set(tmp_path: Path) -> None:
         "httpx==0.28.1",
         "idna==3.6",
     ]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_without_uv_python_venv_and_pip_build_it_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(uv, "uv_binary", lambda: None)  # a platform uv has no binary for
+    store = envs.Environments(tmp_path / "envs", timeout=600)
+    module = write_module(tmp_path, "m", "", requirements="idna==3.6\n")
+    said: list[str] = []
+    env = store.ensure(envs.EnvRequest("m", module, "idna==3.6\n"), on_line=said.append)
+    assert any(line.startswith("WARNING: uv cannot run") for line in said), said
+    assert json.loads((env / envs.MARKER).read_text())["installer"] == "pip"
+    done = subprocess.run(
+        [str(envdir.interpreter(env)), "-c", "import idna, sweatpants.jobs.runner; print(idna.__version__)"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert done.stdout.strip() == "3.6"
