@@ -257,3 +257,44 @@ def test_a_tool_says_when_the_daemon_is_not_running() -> None:
 
     said = anyio.run(ask)
     assert f"not reachable at http://127.0.0.1:{port}" in said and "sweatpants serve" in said
+
+
+async def over_http(daemon: RunningDaemon) -> tuple[list[str], dict[str, Any], list[Any]]:
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=60) as http,
+        streamable_http_client(f"{daemon.url}/mcp", http_client=http) as streams,
+        ClientSession(streams[0], streams[1]) as session,
+    ):
+        await session.initialize()
+        agent = Agent(session)
+        tools = sorted(tool.name for tool in (await session.list_tools()).tools)
+        started = await agent.use(
+            "start_job", module_id="hello", inputs={"name": "HTTP", "count": 2, "delay": 0}
+        )
+        job = await agent.wait_status(started["id"], {"completed", "failed", "stopped"})
+        results = await agent.use("read_results", job_id=started["id"])
+        return tools, job, results["results"]
+
+
+def test_the_daemon_serves_mcp_over_http_behind_its_guard(mcp_daemon: RunningDaemon) -> None:
+    """`/mcp` on the daemon: the same tools over streamable HTTP, with the token; refused
+    without it, from a foreign Origin and for a foreign Host, like every other endpoint."""
+    import httpx
+
+    tools, job, results = anyio.run(over_http, mcp_daemon)
+    assert {"list_modules", "start_job", "read_results", "stop_job"} <= set(tools)
+    assert job["status"] == "completed"
+    assert [r["greeting"] for r in results] == ["Hello, HTTP! (1/2)", "Hello, HTTP! (2/2)"]
+
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    url = f"{mcp_daemon.url}/mcp"
+    token = {"Authorization": f"Bearer {TOKEN}"}
+    assert httpx.post(url, json=hello, timeout=30).status_code == 401
+    foreign_origin = {**token, "Origin": "http://attacker.example"}
+    assert httpx.post(url, json=hello, headers=foreign_origin, timeout=30).status_code == 403
+    rebinding = {**token, "Host": "attacker.example"}
+    assert httpx.post(url, json=hello, headers=rebinding, timeout=30).status_code == 403

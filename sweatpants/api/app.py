@@ -33,6 +33,7 @@ from sweatpants.api.routes import (
 from sweatpants.api.security import SecurityMiddleware
 from sweatpants.config import Settings
 from sweatpants.engine import Engine
+from sweatpants.mcp.http import route as mcp_route
 from sweatpants.version import __version__
 
 
@@ -64,6 +65,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(activity.router)  # the charts' numbers: a job's timeline, jobs per day
     app.include_router(schema.router)  # GET /schema/module.json (public, like /openapi.json)
+    app.router.routes.append(mcp_route(settings))  # /mcp: MCP over streamable HTTP
     app.include_router(retention.router)  # DELETE /jobs/{id}, POST /jobs/prune
     app.include_router(webhooks.router)  # /webhooks, /deliveries
     app.include_router(metrics.router)  # GET /metrics (Prometheus text format)
