@@ -241,6 +241,12 @@ def test_a_bad_requirement_fails_naming_it_and_the_previous_version_runs(
                     break
         assert any("nonexistent-package-xyz" in line for line in followed), followed
 
+    # Wrong before anything was printed: the error's own status, streamed or not.
+    missing = envd.client().post(
+        "/modules/install", params={"stream": "true"}, json={"source_path": str(folder / "no")}
+    )
+    assert missing.status_code == 422 and missing.json()["field"] == "source_path"
+
     lines = install_streamed(envd, folder)
     assert lines[-1]["type"] == "error" and lines[-1]["status"] == 422
     assert "nonexistent-package-xyz" in lines[-1]["detail"]

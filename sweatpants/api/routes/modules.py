@@ -109,21 +109,20 @@ Work = Callable[[OutputLine], dict[str, Any]]
 
 async def _run_install(engine: Engine, work: Work, stream: bool, action: str) -> Any:
     """Run `work` in a worker thread, publishing each line it prints as a `module_install`
-    event; answer its result, or (`stream`) NDJSON lines as it goes."""
+    event; answer its result, or (`stream`) NDJSON lines as it goes. A streamed install that
+    ends before printing anything (a wrong path, a module without requirements) answers like
+    an unstreamed one when it fails: its own 4xx, never an error at 200."""
     loop = asyncio.get_running_loop()
     install_id = secrets.token_hex(6)
-    lines: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+    lines: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
-    def emit(item: dict[str, Any]) -> None:  # on the event loop
-        if item["type"] == "log":
-            engine.events.publish(
-                {"type": "module_install", "install_id": install_id, "line": item["line"]}
-            )
+    def emit(line: str) -> None:  # on the event loop
+        engine.events.publish({"type": "module_install", "install_id": install_id, "line": line})
         if stream:
-            lines.put_nowait(item)
+            lines.put_nowait({"type": "log", "line": line})
 
     def on_line(line: str) -> None:  # in the worker thread
-        loop.call_soon_threadsafe(emit, {"type": "log", "line": line})
+        loop.call_soon_threadsafe(emit, line)
 
     def announced(answer: dict[str, Any]) -> dict[str, Any]:
         _announce(engine, action, answer.get("id"))
@@ -132,32 +131,46 @@ async def _run_install(engine: Engine, work: Work, stream: bool, action: str) ->
     if not stream:
         return announced(await run_in_threadpool(work, on_line))
 
-    async def finish() -> None:
-        outcome: dict[str, Any]
-        try:
-            outcome = {"type": "done", "module": announced(await run_in_threadpool(work, on_line))}
-        except SweatpantsError as exc:
-            outcome = {"type": "error", "status": exc.status, **exc.to_dict()}
-        except Exception as exc:  # the stream has begun: the error goes in its last line
-            log.exception("install %s failed", install_id)
-            outcome = {
-                "type": "error",
-                "status": 500,
-                "error": "internal_error",
-                "detail": str(exc),
-            }
-        lines.put_nowait(outcome)
-        lines.put_nowait(None)
-
-    task = loop.create_task(finish())  # goes on if the client leaves: nothing half-done
+    # Goes on if the client leaves (nothing half-done), and is announced when it succeeds.
+    working = asyncio.ensure_future(run_in_threadpool(work, on_line))
+    working.add_done_callback(
+        lambda done: None if done.cancelled() or done.exception() else announced(done.result())
+    )
+    first = asyncio.ensure_future(lines.get())
+    await asyncio.wait({working, first}, return_when=asyncio.FIRST_COMPLETED)
+    if not first.done():
+        first.cancel()
+        working.result()  # raises the error: the one handler answers with its status
+    pending = [first.result()] if first.done() and not first.cancelled() else []
 
     async def body() -> AsyncIterator[bytes]:
         yield _ndjson({"type": "start", "install_id": install_id})
-        while (item := await lines.get()) is not None:
+        for item in pending:
             yield _ndjson(item)
-        await task
+        for _ in range(10_000_000):  # bounded: one turn per line printed
+            getter = asyncio.ensure_future(lines.get())
+            await asyncio.wait({getter, working}, return_when=asyncio.FIRST_COMPLETED)
+            if getter.done():
+                yield _ndjson(getter.result())
+                continue
+            getter.cancel()
+            break
+        while not lines.empty():  # lines emitted before the work's end was seen
+            yield _ndjson(lines.get_nowait())
+        yield _ndjson(_outcome(working, install_id))
 
     return StreamingResponse(body(), media_type="application/x-ndjson")
+
+
+def _outcome(working: asyncio.Future[dict[str, Any]], install_id: str) -> dict[str, Any]:
+    """The last line of a streamed install: `done` with the answer, or `error`."""
+    error = working.exception()
+    if error is None:
+        return {"type": "done", "module": working.result()}
+    if isinstance(error, SweatpantsError):
+        return {"type": "error", "status": error.status, **error.to_dict()}
+    log.error("install %s failed", install_id, exc_info=error)
+    return {"type": "error", "status": 500, "error": "internal_error", "detail": str(error)}
 
 
 def _ndjson(item: dict[str, Any]) -> bytes:
