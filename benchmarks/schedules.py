@@ -87,6 +87,11 @@ def delays(jobs: list[dict[str, Any]], anchors: dict[str, float]) -> dict[str, l
     return {"created": created, "started": started}
 
 
+def in_span(job: dict[str, Any], span: tuple[float, float]) -> bool:
+    made = parse_ts(job["created_at"])
+    return span[0] - 3 <= made <= span[1] + 3  # with a margin for runs late into or out of it
+
+
 def wait_until(moment: float) -> None:
     for _ in range(100_000):
         left = moment - time.time()
@@ -133,7 +138,9 @@ def main() -> int:
                 cpu0, wall0 = cpu_seconds(daemon.pid), time.monotonic()
                 wait_until(first + (window - wrk_seconds) / 2)
                 quiet_cpu, quiet_wall = cpu_seconds(daemon.pid) - cpu0, time.monotonic() - wall0
+                loaded_from = time.time()
                 status = wrk(f"{daemon.url}/status", wrk_seconds, daemon.pid)
+                loaded_until = time.time()
                 daemon.reset_client()
                 wait_until(end)
                 wall = time.monotonic() - wall0
@@ -143,6 +150,7 @@ def main() -> int:
                     "status": status,
                     "cores": cores,
                     "cpu_ms_per_run": quiet_cpu * 1000 / fires,
+                    "loaded": (loaded_from, loaded_until),
                 }
 
             runs["firing"] = attempt(errors, "firing", firing)
@@ -151,6 +159,12 @@ def main() -> int:
             if jobs is not None:
                 in_window = [j for j in jobs if parse_ts(j["created_at"]) < first + window]
                 runs["delays"] = delays(in_window, anchors)
+                loaded = (runs.get("firing") or {}).get("loaded")
+                if loaded:  # the runs made while wrk hammered /status, and the others
+                    inside = [j for j in in_window if in_span(j, loaded)]
+                    outside = [j for j in in_window if not in_span(j, loaded)]
+                    runs["delays_quiet"] = delays(outside, anchors)
+                    runs["delays_loaded"] = delays(inside, anchors)
                 runs["runs"] = len(in_window)
                 runs["expected"] = int(window / INTERVAL * count)
                 runs["failed"] = sum(j["status"] == "failed" for j in in_window)
@@ -185,6 +199,14 @@ def figures_of(runs: dict[str, Any], count: int, window: float) -> list[Figure]:
             f"{runs['failed']} failed; due → created p50 {percentile(created, 50):.0f} ms, "
             f"p99 {percentile(created, 99):.0f} ms; due → started max {max(started):.0f} ms"
         )
+        for key, label in (("delays_quiet", "without"), ("delays_loaded", "during")):
+            part = runs.get(key)
+            if part and part["started"]:
+                late = [d * 1000 for d in part["started"]]
+                note += (
+                    f"; {label} the /status load ({len(late)} runs): p50 "
+                    f"{percentile(late, 50):.0f} ms, p99 {percentile(late, 99):.0f} ms"
+                )
         figures += [
             Figure(
                 "schedule_start_delay_p50_ms",
