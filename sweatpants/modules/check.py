@@ -96,13 +96,13 @@ def check_module(folder: str | Path) -> Report:
     try:
         report.manifest = Manifest.load(path)
     except InvalidInput as exc:
-        where = exc.field if exc.field and exc.field != MANIFEST_NAME else None
-        if where is None or not _covered(where, report.problems):
-            located = line_of(lines, parse_field_name(where)) if where else None
-            message = exc.detail.split(f"field '{where}' ", 1)[-1] if where else exc.detail
+        culprit = exc.field if exc.field and exc.field != MANIFEST_NAME else None
+        if culprit is None or not _covered(culprit, report.problems):
+            located = line_of(lines, parse_field_name(culprit)) if culprit else None
+            message = exc.detail.split(f"field '{culprit}' ", 1)[-1] if culprit else exc.detail
             if message.startswith(f"{file}: "):
                 message = message[len(f"{file}: ") :]
-            report.problems.append(Problem(shown, message, line=located, field=where))
+            report.problems.append(Problem(shown, message, line=located, field=culprit))
     report.problems.sort(key=lambda problem: problem.line or 0)
     if report.manifest is not None and report.ok:
         _check_entrypoint(report, path, report.manifest)
