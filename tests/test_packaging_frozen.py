@@ -4,7 +4,7 @@ The build here is the headless variant (`scripts/build-app --gui none --no-brows
 minute or two): it exercises everything a frozen app has to get right for jobs (job runners
 re-entering the app's own executable, the shipped ui/assets/examples, the whole standard
 library for modules, pip through a real Python, the user's LD_LIBRARY_PATH for children).
-The full desktop build (Qt WebEngine, Playwright) takes minutes: `scripts/build-app --check`
+The full desktop build (WebKitGTK window, Playwright) takes minutes: `scripts/build-app --check`
 builds it and runs these tests against it, then packaging/pyinstaller/check_desktop_app.py.
 SWEATPANTS_TEST_FROZEN_APP=<app folder> runs these tests against any build instead.
 """

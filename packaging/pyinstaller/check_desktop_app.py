@@ -5,11 +5,12 @@ Run by `scripts/build-app --check` after a GUI build, or by hand:
     SWEATPANTS_TEST_FROZEN_APP=dist/sweatpants .venv/bin/python -m pytest \
         packaging/pyinstaller/check_desktop_app.py
 
-It lives outside tests/ on purpose: the full build takes minutes (228-370 s on the 2-core
-build machine, ~910 MB), too slow for every CI run; CI builds and checks the headless variant
-instead (tests/test_packaging_frozen.py). It starts `sweatpants-app` on a real X server with
-a tray host (tests/support/xdisplay.py), waits for the tray icon and for the dashboard
-window to draw, and runs the example module through the daemon the app started. Without
+It lives outside tests/ on purpose: the full build takes minutes (228-950 s on the 2-core
+build machine; ~435 MB with WebKitGTK, ~910 MB with Qt), too slow for every CI run; CI
+builds and checks the headless variant instead (tests/test_packaging_frozen.py). It starts
+`sweatpants-app` on a real X server with a tray host (tests/support/xdisplay.py), waits for
+the tray icon and for the dashboard window to draw, and runs the example module through the
+daemon the app started. Without
 SWEATPANTS_TEST_FROZEN_APP it builds the app itself into a temp directory first.
 """
 
