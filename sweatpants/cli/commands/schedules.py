@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 from urllib.parse import quote
 
@@ -198,7 +199,7 @@ def show_command(ctx: Context) -> int:
     out.line(f"  misfire:   {item['misfire']} (grace {item['misfire_grace']})")
     out.line(f"  retries:   {item['retries']} (first after {item['retry_delay']})")
     if item.get("inputs"):
-        out.line(f"  inputs:    {item['inputs']}")
+        out.line(f"  inputs:    {json.dumps(item['inputs'], ensure_ascii=False)}")
     return EXIT_OK
 
 
