@@ -17,6 +17,7 @@ the dashboard the way a second launch does (its doorbell), N times.
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import signal
 import statistics
@@ -161,6 +162,29 @@ class App:
         self.log.close()
 
 
+STAMP = "%Y-%m-%d %H:%M:%S,%f"
+
+
+def log_steps(log_path: Path) -> list[tuple[float, float]]:
+    """From the app's log: for each window process started, seconds until the window was
+    shown and until the page had loaded (the app's own view, without screenshots)."""
+    steps: list[tuple[float, float]] = []
+    started = shown = None
+    for line in log_path.read_text(errors="replace").splitlines():
+        try:
+            at = datetime.datetime.strptime(line[:23], STAMP).timestamp()
+        except ValueError:
+            continue
+        if "dashboard window process started" in line:
+            started, shown = at, None
+        elif "dashboard window shown" in line and started is not None:
+            shown = at - started
+        elif "dashboard loaded" in line and started is not None and shown is not None:
+            steps.append((shown, at - started))
+            started = None
+    return steps
+
+
 def measure(workdir: Path, backend: str, reopens: int) -> list[Figure]:
     xd = start_xdisplay(workdir / "x", width=1600, height=1000)
     app = App(xd, workdir, backend)
@@ -208,6 +232,7 @@ def measure(workdir: Path, backend: str, reopens: int) -> list[Figure]:
             reopen_times.append(time.monotonic() - asked)
             reopen_cpu.append(app.window_cpu())
         closed_count = app.tree_pss()[1]
+        steps = log_steps(workdir / "app.log")[1:]  # the reopens (the first is the launch)
         figures += [
             Figure(
                 "desktop_closed_pss_mib",
@@ -231,6 +256,14 @@ def measure(workdir: Path, backend: str, reopens: int) -> list[Figure]:
                 note="each: "
                 + ", ".join(f"{v:.2f}" for v in reopen_times)
                 + f"; {closed_count} processes with the window open",
+            ),
+            Figure(
+                "desktop_reopen_loaded_s",
+                "reopen: window process start → page loaded (app log, median)",
+                statistics.median(loaded for _, loaded in steps) if steps else None,
+                "s",
+                note="shown → loaded each: "
+                + ", ".join(f"{shown:.2f} → {loaded:.2f}" for shown, loaded in steps),
             ),
             Figure(
                 "desktop_reopen_cpu_s",
