@@ -18,8 +18,9 @@ import pytest
 from sweatpants.api.app import create_app
 from sweatpants.config import Settings
 from sweatpants.jobs.search import parse_time
-from sweatpants.store import Store, job_search
+from sweatpants.store import Store, job_search, schema
 from sweatpants.store import jobs as job_sql
+from sweatpants.store.db import connect
 from tests.support.modules import write_module
 
 DAY = 86400.0
@@ -298,3 +299,21 @@ def test_secrets_stored_in_clear_before_sealing_never_match(jobs: Jobs) -> None:
     found = jobs.get(q="old.example").json()["jobs"]
     assert [job["id"] for job in found] == [old]
     assert found[0]["inputs"]["password"] == "********"
+
+
+def test_a_database_searched_before_the_trigram_index_keeps_its_text(tmp_path: Path) -> None:
+    """Jobs stored under migration 8 (the narrow table alone) are found after migration 10
+    (the trigram index is built from what is there), and short texts still scan."""
+    conn = connect(tmp_path / "old.db")
+    for version, script in enumerate(schema.MIGRATIONS[:9], start=1):
+        for statement in schema.statements(script):
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {version}")
+    row = job_row("mailer", {"to": "Ann@Example.org", "key": {"$sealed": "gAAAAtoken"}}, NOW)
+    job_sql.insert(conn, row)
+    assert schema.migrate(conn) == len(schema.MIGRATIONS)
+    for q in ("ann@example", "MAILER", "an", row["id"][:8]):
+        found = job_search.search(conn, job_search.JobFilter(q=q))
+        assert [record.id for record in found] == [row["id"]], q
+    assert job_search.search(conn, job_search.JobFilter(q="token")) == []
+    conn.close()

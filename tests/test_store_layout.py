@@ -112,7 +112,12 @@ def test_no_table_is_index_organised(tmp_path: Path) -> None:
     conn = store.reader()
     tables = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall()
     assert {name for name, _ in tables} >= {"jobs", "logs", "results"}
-    assert [name for name, sql in tables if "WITHOUT ROWID" in sql.upper()] == []
+    # FTS5 keeps its own small rows (terms and segment ids, its settings) in WITHOUT ROWID
+    # shadow tables named after it (`job_fts_idx`, `job_fts_config`): SQLite's, not ours.
+    virtual = [name for name, sql in tables if sql.upper().startswith("CREATE VIRTUAL TABLE")]
+    shadows = {name for name, _ in tables for v in virtual if name.startswith(f"{v}_")}
+    organised = [name for name, sql in tables if "WITHOUT ROWID" in sql.upper()]
+    assert [name for name in organised if name not in shadows] == []
     store.close()
 
 

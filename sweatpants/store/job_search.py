@@ -1,16 +1,17 @@
 """SQL for finding jobs: `GET /jobs` with `q`, `since`/`until`, `trigger`, `schedule_id` and
 a sort by created, duration or results, a keyset page at a time.
 
-What `q` matches besides an id prefix lives in `job_text` (see its migration in schema.py): one
-narrow row per job, kept by triggers, holding the job's module id, its error and the values
-of its inputs in lower case, each separated by a unit separator (so a search never matches
-across two fields). A sealed secret (`{"$sealed": "<token>"}`) is left out of it, so no
-secret value (nor its ciphertext) ever matches. Scanning that narrow table is ~3x cheaper
-than scanning `jobs`, whose rows carry inputs, settings and tracebacks.
+What `q` matches besides an id prefix lives in `job_text` (migrations 8 and 10): one narrow
+row per job, kept by triggers, holding the job's module id, its error and the values of its
+inputs in lower case, each separated by a unit separator (so a search never matches across two
+fields). A sealed secret (`{"$sealed": "<token>"}`) is left out of it, so no secret value (nor
+its ciphertext) ever matches. `job_fts`, an FTS5 index with the trigram tokenizer over that
+text, finds the rows holding a string of 3 characters or more without reading the others;
+shorter strings scan the narrow table.
 
 Two plans, chosen by how many jobs the text matches (measured in benchmarks/job_search.py):
-- few (up to `FEW` matches): collect the matching ids in one scan of `job_text`, then read
-  those jobs by key, sorted;
+- few (up to `FEW` matches): the matching ids come from the index, then those jobs are read
+  by key, sorted;
 - many: walk `jobs` in the order asked (an index for each sort) and check each row's text by
   key, stopping once the page is full; with this many matches that is soon.
 """
@@ -27,6 +28,7 @@ SortKey = Literal["created", "duration", "results"]
 Order = Literal["desc", "asc"]
 
 FEW = 2000  # at most this many text matches: read them by key (else walk jobs in order)
+TRIGRAM = 3  # the shortest text the trigram index finds (shorter: a scan of job_text)
 
 # The sort key of each sort, as an SQL expression over `jobs`. `duration` is the same
 # expression as the index `jobs_by_duration`, so the index serves it: a job that has not
@@ -55,10 +57,20 @@ Key = tuple[float, str]  # (sort key value, id) of the last job of the previous 
 
 
 def text_matches(conn: sqlite3.Connection, q: str, limit: int) -> list[str]:
-    """Ids of up to `limit` jobs whose text holds `q` (case-insensitive)."""
-    rows = conn.execute(
-        "SELECT job_id FROM job_text WHERE instr(text, lower(?)) > 0 LIMIT ?", (q, limit)
-    ).fetchall()
+    """Ids of up to `limit` jobs whose text holds `q` (case-insensitive): from the trigram
+    index for 3 characters or more (a phrase in quotes: every character literal), else by a
+    scan of `job_text`."""
+    if len(q) >= TRIGRAM:
+        phrase = '"' + q.replace('"', '""') + '"'
+        rows = conn.execute(
+            "SELECT t.job_id FROM job_fts JOIN job_text AS t ON t.id = job_fts.rowid "
+            "WHERE job_fts MATCH ? LIMIT ?",
+            (phrase, limit),
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            "SELECT job_id FROM job_text WHERE instr(text, lower(?)) > 0 LIMIT ?", (q, limit)
+        ).fetchall()
     return [row[0] for row in rows]
 
 

@@ -301,6 +301,59 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE job_activity_v2 RENAME TO job_activity;
     CREATE UNIQUE INDEX job_activity_by_slot ON job_activity (job_id, span, slot);
     """,
+    # 10: finding jobs faster (issue 16): an FTS5 index with the trigram tokenizer over
+    # `job_text` finds the jobs whose text holds a string of 3 or more characters without
+    # reading every row (a rare term: ~0.05 ms instead of a ~35 ms scan of 100,000 rows).
+    # `job_text` gets an INTEGER PRIMARY KEY, the FTS rows' stable key (an implicit rowid may
+    # change with VACUUM), and triggers keep the index in step with it; the triggers on `jobs`
+    # are those of migration 8, except that an insert first removes any row left for its id.
+    """
+    DROP TRIGGER job_text_insert;
+    DROP TRIGGER job_text_update;
+    DROP TRIGGER job_text_delete;
+    CREATE TABLE job_text_v2 (
+        id     INTEGER PRIMARY KEY,
+        job_id TEXT NOT NULL UNIQUE,
+        text   TEXT NOT NULL
+    );
+    INSERT INTO job_text_v2 (job_id, text) SELECT job_id, text FROM job_text;
+    DROP TABLE job_text;
+    ALTER TABLE job_text_v2 RENAME TO job_text;
+    CREATE VIRTUAL TABLE job_fts USING fts5(
+        text, content = 'job_text', content_rowid = 'id', tokenize = 'trigram'
+    );
+    INSERT INTO job_fts (job_fts) VALUES ('rebuild');
+    CREATE TRIGGER job_fts_insert AFTER INSERT ON job_text BEGIN
+        INSERT INTO job_fts (rowid, text) VALUES (NEW.id, NEW.text);
+    END;
+    CREATE TRIGGER job_fts_delete AFTER DELETE ON job_text BEGIN
+        INSERT INTO job_fts (job_fts, rowid, text) VALUES ('delete', OLD.id, OLD.text);
+    END;
+    CREATE TRIGGER job_fts_update AFTER UPDATE OF text ON job_text
+    WHEN OLD.text IS NOT NEW.text BEGIN
+        INSERT INTO job_fts (job_fts, rowid, text) VALUES ('delete', OLD.id, OLD.text);
+        INSERT INTO job_fts (rowid, text) VALUES (NEW.id, NEW.text);
+    END;
+    CREATE TRIGGER job_text_insert AFTER INSERT ON jobs BEGIN
+        DELETE FROM job_text WHERE job_id = NEW.id;
+        INSERT INTO job_text (job_id, text)
+        VALUES (NEW.id, lower(NEW.module_id || char(31) || IFNULL(substr(NEW.error, 1, 2000), '')
+            || char(31) || CASE WHEN json_valid(NEW.inputs) THEN IFNULL((
+                SELECT group_concat(atom, char(31)) FROM json_tree(NEW.inputs)
+                WHERE atom IS NOT NULL AND key IS NOT '$sealed'), '') ELSE '' END));
+    END;
+    CREATE TRIGGER job_text_update AFTER UPDATE OF module_id, error, inputs ON jobs BEGIN
+        UPDATE job_text
+        SET text = lower(NEW.module_id || char(31) || IFNULL(substr(NEW.error, 1, 2000), '')
+            || char(31) || CASE WHEN json_valid(NEW.inputs) THEN IFNULL((
+                SELECT group_concat(atom, char(31)) FROM json_tree(NEW.inputs)
+                WHERE atom IS NOT NULL AND key IS NOT '$sealed'), '') ELSE '' END)
+        WHERE job_id = NEW.id;
+    END;
+    CREATE TRIGGER job_text_delete AFTER DELETE ON jobs BEGIN
+        DELETE FROM job_text WHERE job_id = OLD.id;
+    END;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
