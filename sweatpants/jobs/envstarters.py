@@ -55,7 +55,7 @@ class EnvStarters:
         self._idle_seconds = idle_seconds
         self._use_fork = use_fork
         self._starters: dict[str, _Starter] = {}
-        self._lock = asyncio.Lock()
+        self._locks: dict[str, asyncio.Lock] = {}  # per environment: starts never wait on others
         self._sweeper: asyncio.Task[None] | None = None
 
     def pids(self) -> dict[str, int]:
@@ -88,7 +88,7 @@ class EnvStarters:
         )
 
     async def _ready(self, env_dir: str, python: str) -> _Starter:
-        async with self._lock:
+        async with self._locks.setdefault(env_dir, asyncio.Lock()):
             build = _build_of(env_dir)
             current = self._starters.get(env_dir)
             if current is not None and current.server.alive and current.build == build:
@@ -123,14 +123,11 @@ class EnvStarters:
         while self._starters:
             await asyncio.sleep(interval)
             now = time.monotonic()
-            async with self._lock:
-                for env, starter in list(self._starters.items()):
-                    idle = starter.server.running == 0 and now - starter.used_at >= (
-                        self._idle_seconds
-                    )
-                    if idle or not starter.server.alive:
-                        del self._starters[env]
-                        await starter.server.close()
+            for env, starter in list(self._starters.items()):
+                idle = starter.server.running == 0 and now - starter.used_at >= self._idle_seconds
+                if (idle or not starter.server.alive) and self._starters.get(env) is starter:
+                    del self._starters[env]  # a job asking for it now gets a new one
+                    await starter.server.close()
 
     async def close(self) -> None:
         if self._sweeper is not None:
