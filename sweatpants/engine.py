@@ -60,7 +60,7 @@ def make_local_executor(settings: Settings) -> Executor:
         from sweatpants.jobs.pipes import PipesExecutor
 
         return PipesExecutor()
-    return LocalExecutor()
+    return LocalExecutor(env_idle_seconds=settings.env_starter_idle_seconds)
 
 
 def make_executors(settings: Settings) -> Executors:
