@@ -272,6 +272,13 @@ class Settings:
         "The Ray cluster for the ray executor: host:port of its head (GCS), or `auto`.",
         "an address like 10.0.0.5:6379",
     )
+    env_starter_idle_seconds: float = option(
+        600.0,
+        _positive_float,
+        "A module environment's warm starter (the process its jobs are forked from) ends "
+        "after this long without starting a job; the next job starts a new one.",
+        "a positive number of seconds",
+    )
     keep_jobs_days: float = option(
         0.0,
         _non_negative_float,
