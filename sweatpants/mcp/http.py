@@ -92,7 +92,11 @@ class McpEndpoint:
 
 
 def route(settings: Settings) -> Any:
-    """The Starlette route for `/mcp` (an ASGI endpoint: GET, POST and DELETE go to the SDK)."""
+    """The Starlette route for `/mcp` (an ASGI endpoint: GET, POST and DELETE go to the SDK).
+    Not in /openapi.json (it speaks JSON-RPC, not REST); a signed user token needs the `*`
+    scope for it (api/scopes.py: it belongs to no family of routes)."""
     from starlette.routing import Route
 
-    return Route(PATH, McpEndpoint(settings), methods=["GET", "POST", "DELETE"])
+    endpoint = McpEndpoint(settings)
+    methods = ["GET", "POST", "DELETE"]
+    return Route(PATH, endpoint, methods=methods, include_in_schema=False)
