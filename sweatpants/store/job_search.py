@@ -56,21 +56,28 @@ class JobFilter:
 Key = tuple[float, str]  # (sort key value, id) of the last job of the previous page
 
 
-def text_matches(conn: sqlite3.Connection, q: str, limit: int) -> list[str]:
-    """Ids of up to `limit` jobs whose text holds `q` (case-insensitive): from the trigram
-    index for 3 characters or more (a phrase in quotes: every character literal), else by a
-    scan of `job_text`."""
-    if len(q) >= TRIGRAM:
-        phrase = '"' + q.replace('"', '""') + '"'
+def few_matches(conn: sqlite3.Connection, q: str) -> list[str] | None:
+    """Ids of the jobs whose text holds `q` (case-insensitive), or None when more than `FEW`
+    do: from the trigram index for 3 characters or more (a phrase in quotes: every character
+    literal), else by a scan of `job_text`."""
+    if len(q) < TRIGRAM:
         rows = conn.execute(
-            "SELECT t.job_id FROM job_fts JOIN job_text AS t ON t.id = job_fts.rowid "
-            "WHERE job_fts MATCH ? LIMIT ?",
-            (phrase, limit),
+            "SELECT job_id FROM job_text WHERE instr(text, lower(?)) > 0 LIMIT ?", (q, FEW + 1)
         ).fetchall()
-    else:
-        rows = conn.execute(
-            "SELECT job_id FROM job_text WHERE instr(text, lower(?)) > 0 LIMIT ?", (q, limit)
-        ).fetchall()
+        return [row[0] for row in rows] if len(rows) <= FEW else None
+    phrase = '"' + q.replace('"', '""') + '"'
+    # The index's row ids first, their job ids by key only when few: joining while reading
+    # the index took ~2.5x as long (2,001 of 5,000 matches: 25 ms against 10 ms).
+    found = conn.execute(
+        "SELECT rowid FROM job_fts WHERE job_fts MATCH ? LIMIT ?", (phrase, FEW + 1)
+    ).fetchall()
+    if len(found) > FEW:
+        return None
+    if not found:
+        return []
+    keys = [row[0] for row in found]
+    marks = ",".join("?" * len(keys))
+    rows = conn.execute(f"SELECT job_id FROM job_text WHERE id IN ({marks})", keys).fetchall()
     return [row[0] for row in rows]
 
 
@@ -130,8 +137,8 @@ def _text_clause(
     # An id prefix by a range on the key, so `%` and `_` in `q` are plain characters.
     params.extend([q, q + "\U0010ffff"])
     prefix = "(id >= ? AND id < ?)"
-    found = text_matches(conn, q, FEW + 1)
-    if len(found) <= FEW:
+    found = few_matches(conn, q)
+    if found is not None:
         # The ids as a list of values (one temporary b-tree), not a subquery over json_each,
         # which SQLite may read again for every row it tests.
         marks = ",".join("?" * len(found))
