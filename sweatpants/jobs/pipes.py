@@ -5,7 +5,8 @@ Each job process is a fresh interpreter started with `subprocess` running the ru
 `--stdio` (`runner_command`): the daemon writes the job spec and then `cancel` to its stdin,
 and reads the protocol frames from its stdout; the runner moves its own stdout aside first
 thing, so nothing the module prints can mix into the stream (`sweatpants.jobs.stdio`). A few
-runners are started ahead of need and wait for their spec, so a job starts without paying for
+runners are started ahead of need and wait for their spec with what the fork server preloads
+(httpx) already imported, so a job starts without paying for
 an interpreter start (`WARM_RUNNERS`); a module with its own environment gets a fresh runner on
 that environment's interpreter.
 

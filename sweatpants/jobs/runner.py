@@ -386,7 +386,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stdio", action="store_true")
     args = parser.parse_args(argv)
     if args.stdio:
-        run_from_control(*stdio.take_stdio())
+        pipes = stdio.take_stdio()
+        for name in forkserver.PRELOAD:  # warm like the fork server's children
+            with contextlib.suppress(ImportError):
+                __import__(name)
+        run_from_control(*pipes)
     if args.request_fd is not None and args.events_fd is not None:
         forkserver.serve(args.request_fd, args.events_fd, run_from_control)
         return
