@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import errno
 import logging
+import secrets
 import socket
 import sys
 import threading
 import time
+from dataclasses import replace
 
 import uvicorn
 
@@ -53,9 +55,22 @@ def bind_socket(settings: Settings) -> socket.socket:
 
 
 def bound_settings(settings: Settings, sock: socket.socket) -> Settings:
-    """The settings with the port the socket really got (they differ when port 0 asked for any)."""
+    """The settings this run serves with: the port the socket really got (they differ when port 0
+    asked for any), and a master token of its own when only signed tokens were configured."""
     port = int(sock.getsockname()[1])
-    return settings if port == settings.api_port else settings.listening_on(port)
+    settings = settings if port == settings.api_port else settings.listening_on(port)
+    return with_local_token(settings)
+
+
+def with_local_token(settings: Settings) -> Settings:
+    """With a signed-token secret and no master token, every request needs a token, and the
+    dashboard, the tray, the CLI and jobs on this machine hold none of the signed kind: they get
+    a random master token for this run, recorded in the daemon file (readable by the user only),
+    where the CLI and the tray read it."""
+    if not settings.api_signed_token_secret or settings.api_auth_token:
+        return settings
+    log.info("signed tokens only: this run's master token is in %s", settings.daemon_file)
+    return replace(settings, api_auth_token=secrets.token_urlsafe(32))
 
 
 def build_server(settings: Settings) -> uvicorn.Server:

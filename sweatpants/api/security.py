@@ -66,14 +66,6 @@ class SecurityMiddleware:
         self.port = settings.api_port
         self.token = settings.api_auth_token.encode() if settings.api_auth_token else b""
         self.secret = settings.api_signed_token_secret
-        if self.secret and not self.token:
-            log.warning(
-                "%s is set without %s: every request needs a signed token, so the dashboard, "
-                "the tray, the CLI and jobs (which use the master token) are refused; set %s too",
-                Settings.env_name("api_signed_token_secret"),
-                Settings.env_name("api_auth_token"),
-                Settings.env_name("api_auth_token"),
-            )
         hosts = set(LOOPBACK_HOSTS) | {h.strip("[]") for h in settings.allowed_hosts}
         if settings.api_host not in {"0.0.0.0", "::", ""}:
             hosts.add(settings.api_host.strip("[]").lower())

@@ -162,4 +162,5 @@ def connect_or_start(settings: Settings, ready_timeout: float = 30.0) -> EngineL
             return EngineLink(url=settings.base_url, token=again.token)
         raise Unavailable(f"the Sweatpants daemon did not start: {exc}") from exc
     log.info("desktop: daemon started at %s", server.url)  # the bound port, when 0 asked for any
-    return EngineLink(url=server.url, token=settings.api_auth_token, server=server)
+    # The server's settings: its token is this run's own when only signed tokens are configured.
+    return EngineLink(url=server.url, token=server.settings.api_auth_token, server=server)
