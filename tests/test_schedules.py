@@ -191,7 +191,9 @@ def test_run_now_preview_and_patch(daemon: RunningDaemon) -> None:
     bad = client.patch(f"/schedules/{sid}", json={"timezone": "Nowhere/Land"})
     assert bad.status_code == 422 and bad.json()["field"] == "timezone"
     assert client.get(f"/schedules/{sid}").json()["timezone"] == "Europe/Berlin"
-    client.delete(f"/schedules/{sid}")
+    assert client.get(f"/schedules/{sid[:8]}").json()["id"] == sid  # an 8-character prefix
+    assert client.get(f"/schedules/{sid[:7]}").status_code == 404  # shorter: not an id
+    assert client.delete(f"/schedules/{sid[:8]}").json() == {"id": sid, "deleted": True}
 
 
 @pytest.mark.parametrize(
@@ -322,14 +324,15 @@ def test_the_schedule_commands(daemon: RunningDaemon) -> None:
     assert "cron 0 6 * * * (Europe/Berlin)" in shown.stdout, shown.stdout
     preview = cli(daemon, "schedule", "preview", sid, "-n", "2", "--from", "2027-03-27")
     assert preview.stdout.split() == ["2027-03-27T06:00:00+01:00", "2027-03-28T06:00:00+02:00"]
-    paused = cli(daemon, "schedule", "pause", sid)
+    paused = cli(daemon, "schedule", "pause", sid[:8])  # a prefix names it, as for jobs
     assert paused.returncode == 0 and f"Paused schedule {sid}" in paused.stdout
-    resumed = cli(daemon, "schedule", "resume", sid)
+    resumed = cli(daemon, "schedule", "resume", sid[:8])
     assert resumed.returncode == 0 and "next run" in resumed.stdout
     ran = cli(daemon, "schedule", "run", sid, "--json")
     job = daemon.wait_job(json.loads(ran.stdout)["id"], timeout=30)
     assert job["schedule_id"] == sid and job["max_attempts"] == 3
-    assert cli(daemon, "schedule", "rm", sid).returncode == 0
+    removed = cli(daemon, "schedule", "rm", sid[:8])
+    assert removed.returncode == 0 and f"Removed schedule {sid}" in removed.stdout
     missing = cli(daemon, "schedule", "show", sid)
     assert missing.returncode == 1 and missing.stderr.startswith("error: no schedule")
     bad = cli(daemon, "schedule", "add", "noop", "--every", "0s")

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sweatpants.errors import InvalidInput, NotFound, SweatpantsError
+from sweatpants.errors import Ambiguous, InvalidInput, NotFound, SweatpantsError
 from sweatpants.events import EventBus
 from sweatpants.jobs.manager import JobManager
 from sweatpants.jobs.models import Job, JobTrigger, iso, parse_duration
@@ -40,6 +40,7 @@ from sweatpants.secrets import SecretBox, is_sealed
 from sweatpants.store import Store
 from sweatpants.store import schedules as schedule_sql
 
+MIN_PREFIX = 8  # the shortest id prefix that may name a schedule (as for jobs)
 log = logging.getLogger(__name__)
 
 MAX_PREVIEW = 1000
@@ -125,7 +126,19 @@ class Schedules:
         return [Schedule.from_record(record) for record in records]
 
     async def get(self, schedule_id: str) -> Schedule:
+        """The schedule with this id, or with the one id this prefix (8+ characters) starts,
+        as for jobs; 404 for none, 409 listing them for several."""
         record = await self._store.read(lambda c: schedule_sql.get(c, schedule_id))
+        if record is None and len(schedule_id) >= MIN_PREFIX:
+            matches = await self._store.read(lambda c: schedule_sql.ids_with_prefix(c, schedule_id))
+            if len(matches) > 1:
+                raise Ambiguous(
+                    f"schedule id prefix {schedule_id!r} matches {len(matches)} schedules: "
+                    f"{', '.join(matches)}",
+                    matches=matches,
+                )
+            if matches:
+                record = await self._store.read(lambda c: schedule_sql.get(c, matches[0]))
         if record is None:
             raise NotFound(f"no schedule with id {schedule_id!r}")
         return Schedule.from_record(record)
@@ -189,7 +202,7 @@ class Schedules:
                 _as_record({**_row_of(current), **row, "created_at": current.created_at})
             )
             changes["next_run_at"] = draft.timing.next_after(now)
-        record = await self._store.write(lambda c: schedule_sql.update(c, schedule_id, changes))
+        record = await self._store.write(lambda c: schedule_sql.update(c, current.id, changes))
         if record is None:
             raise NotFound(f"no schedule with id {schedule_id!r}")
         return self._published(Schedule.from_record(record))
@@ -203,17 +216,20 @@ class Schedules:
             changes["next_run_at"] = current.timing.next_after(time.time())
         if not enabled:
             changes["queued_at"] = None
-        record = await self._store.write(lambda c: schedule_sql.update(c, schedule_id, changes))
+        record = await self._store.write(lambda c: schedule_sql.update(c, current.id, changes))
         if record is None:
             raise NotFound(f"no schedule with id {schedule_id!r}")
         return self._published(Schedule.from_record(record))
 
-    async def delete(self, schedule_id: str) -> None:
-        """Remove the schedule; the jobs it started stay (naming it in `schedule_id`)."""
-        if not await self._store.write(lambda c: schedule_sql.delete(c, schedule_id)):
+    async def delete(self, schedule_id: str) -> str:
+        """Remove the schedule; the jobs it started stay (naming it in `schedule_id`).
+        Returns its full id (`schedule_id` may be a prefix)."""
+        full_id = (await self.get(schedule_id)).id
+        if not await self._store.write(lambda c: schedule_sql.delete(c, full_id)):
             raise NotFound(f"no schedule with id {schedule_id!r}")
-        self._events.publish({"type": "schedule_deleted", "id": schedule_id})
+        self._events.publish({"type": "schedule_deleted", "id": full_id})
         self.changed()
+        return full_id
 
     async def run_now(self, schedule_id: str) -> Job:
         """Start a run now (trigger `manual`), whatever the overlap policy; the plan of
@@ -222,10 +238,10 @@ class Schedules:
         job = await self._submit(schedule, JobTrigger.MANUAL)
         await self._store.write(
             lambda c: schedule_sql.record_fire(
-                c, schedule_id, job_id=job.id, fired_at=time.time(), next_run_at=None
+                c, schedule.id, job_id=job.id, fired_at=time.time(), next_run_at=None
             )
         )
-        self._published(await self.get(schedule_id))
+        self._published(await self.get(schedule.id))
         return job
 
     # ---- firing ----------------------------------------------------------------------------

@@ -103,6 +103,15 @@ def get(conn: sqlite3.Connection, schedule_id: str) -> ScheduleRecord | None:
     return found[0] if found else None
 
 
+def ids_with_prefix(conn: sqlite3.Connection, prefix: str, limit: int = 10) -> list[str]:
+    """Schedule ids starting with `prefix`, by a range scan on the key (`%` and `_` are plain)."""
+    rows = conn.execute(
+        "SELECT id FROM schedules WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+        (prefix, prefix + "\U0010ffff", limit),
+    )
+    return [str(row[0]) for row in rows]
+
+
 def listed(conn: sqlite3.Connection, *, enabled_only: bool = False) -> list[ScheduleRecord]:
     """Every schedule, oldest first (`enabled_only`: the ones that fire)."""
     where = "WHERE s.enabled = 1" if enabled_only else ""

@@ -96,8 +96,7 @@ async def change_schedule(
 )
 async def delete_schedule(schedule_id: str, engine: Engine = Depends(get_engine)) -> dict[str, Any]:
     """The jobs it started stay, still naming it in `schedule_id`."""
-    await engine.schedules.delete(schedule_id)
-    return {"id": schedule_id, "deleted": True}
+    return {"id": await engine.schedules.delete(schedule_id), "deleted": True}
 
 
 @router.post(
