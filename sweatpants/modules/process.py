@@ -48,21 +48,7 @@ def run(
 ) -> Finished:
     """Run `args` to the end or until `timeout` seconds; `Unavailable` when it cannot start
     or takes too long (then its whole process group is killed)."""
-    try:
-        process = subprocess.Popen(
-            list(args),
-            cwd=cwd,
-            env=dict(env) if env is not None else None,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            start_new_session=os.name == "posix",
-        )
-    except OSError as exc:
-        raise Unavailable(f"{what} could not start: {args[0]}: {exc.strerror or exc}") from None
+    process = _start(args, cwd, env, stderr=subprocess.PIPE, what=what)
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -74,6 +60,33 @@ def run(
         process.wait(timeout=10)
         raise
     return Finished(tuple(args), process.returncode, stdout, stderr)
+
+
+def _start(
+    args: Sequence[str],
+    cwd: Path | None,
+    env: Mapping[str, str] | None,
+    *,
+    stderr: int,
+    what: str,
+) -> subprocess.Popen[str]:
+    """The program, with no stdin, its output as text, in a process group of its own (so a
+    timeout kills its children too); `Unavailable` naming it when it cannot start."""
+    try:
+        return subprocess.Popen(
+            list(args),
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            start_new_session=os.name == "posix",
+        )
+    except OSError as exc:
+        raise Unavailable(f"{what} could not start: {args[0]}: {exc.strerror or exc}") from None
 
 
 def _kill(process: subprocess.Popen[str]) -> None:
@@ -102,21 +115,7 @@ def stream(
 ) -> Finished:
     """Like `run`, but each line of output goes to `on_line` as soon as it is printed; the
     result's `stdout` holds the last `keep` lines (stderr merged into it)."""
-    try:
-        process = subprocess.Popen(
-            list(args),
-            cwd=cwd,
-            env=dict(env) if env is not None else None,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            start_new_session=os.name == "posix",
-        )
-    except OSError as exc:
-        raise Unavailable(f"{what} could not start: {args[0]}: {exc.strerror or exc}") from None
+    process = _start(args, cwd, env, stderr=subprocess.STDOUT, what=what)
     expired = threading.Event()
 
     def expire() -> None:

@@ -28,6 +28,31 @@ MAX_PAGES = 10_000  # `jobs --all`: a bound on pages, far above any real job cou
 STOP_WAIT_POLL = 0.2
 
 
+def add_value_arguments(parser: argparse.ArgumentParser) -> None:
+    """`-i KEY=VALUE` and `-s KEY=VALUE`, repeatable, as `run`, `schedule add` and `module run`
+    take a job's inputs and settings (into `inputs` and `settings`)."""
+    parser.add_argument(
+        "--input",
+        "-i",
+        dest="inputs",
+        action="append",
+        type=key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="an input (repeatable); KEY=@FILE reads the value from FILE",
+    )
+    parser.add_argument(
+        "--setting",
+        "-s",
+        dest="settings",
+        action="append",
+        type=key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="a module setting (repeatable); KEY=@FILE reads FILE",
+    )
+
+
 def key_value(text: str) -> tuple[str, str]:
     """`key=value`; `key=@file` reads the value from a file, `key=@@x` means the text `@x`."""
     key, sep, value = text.partition("=")
@@ -67,26 +92,7 @@ def register(
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("module_id", metavar="MODULE_ID", help="the module to run")
-    run.add_argument(
-        "--input",
-        "-i",
-        dest="inputs",
-        action="append",
-        type=key_value,
-        default=[],
-        metavar="KEY=VALUE",
-        help="an input (repeatable); KEY=@FILE reads the value from FILE",
-    )
-    run.add_argument(
-        "--setting",
-        "-s",
-        dest="settings",
-        action="append",
-        type=key_value,
-        default=[],
-        metavar="KEY=VALUE",
-        help="a module setting (repeatable); KEY=@FILE reads FILE",
-    )
+    add_value_arguments(run)
     run.add_argument(
         "--duration",
         "-d",

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sweatpants.cli.commands.jobs import key_value
+from sweatpants.cli.commands.jobs import add_value_arguments
 from sweatpants.cli.context import Context
 from sweatpants.cli.errors import EXIT_ERROR, EXIT_OK, EXIT_STOPPED, CliError
 
@@ -67,26 +67,7 @@ def register(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("path", metavar="PATH", help="a module folder")
-    run.add_argument(
-        "-i",
-        "--input",
-        dest="inputs",
-        metavar="KEY=VALUE",
-        action="append",
-        type=key_value,
-        default=[],
-        help="an input (repeatable); KEY=@FILE reads the value from FILE",
-    )
-    run.add_argument(
-        "-s",
-        "--setting",
-        dest="settings",
-        metavar="KEY=VALUE",
-        action="append",
-        type=key_value,
-        default=[],
-        help="a setting (repeatable)",
-    )
+    add_value_arguments(run)
     run.add_argument("--output", "-o", metavar="FILE", help="write results to FILE, not stdout")
     run.add_argument(
         "--checkpoint",

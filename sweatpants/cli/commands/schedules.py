@@ -7,7 +7,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from sweatpants.cli.commands.jobs import key_value
+from sweatpants.cli.commands.jobs import add_value_arguments
 from sweatpants.cli.commands.logs import positive_int
 from sweatpants.cli.context import Context
 from sweatpants.cli.errors import EXIT_OK
@@ -52,26 +52,7 @@ def register(
     when.add_argument("--cron", metavar="EXPR", help='a 5-field cron expression: "0 6 * * *"')
     when.add_argument("--every", metavar="DURATION", help="an interval: 30s, 15m, 6h")
     add.add_argument("--tz", dest="timezone", metavar="ZONE", help="IANA zone for --cron")
-    add.add_argument(
-        "--input",
-        "-i",
-        dest="inputs",
-        action="append",
-        type=key_value,
-        default=[],
-        metavar="KEY=VALUE",
-        help="an input (repeatable); KEY=@FILE reads the value from FILE",
-    )
-    add.add_argument(
-        "--setting",
-        "-s",
-        dest="settings",
-        action="append",
-        type=key_value,
-        default=[],
-        metavar="KEY=VALUE",
-        help="a module setting (repeatable); KEY=@FILE reads FILE",
-    )
+    add_value_arguments(add)
     add.add_argument("--name", help="a name to show instead of the module")
     add.add_argument(
         "--retries", type=int, metavar="N", help="try a failed run again up to N times (0)"
