@@ -206,7 +206,7 @@ def test_fifty_jobs_at_once_store_everything(daemon: RunningDaemon) -> None:
     ids = [daemon.start_job("counter", inputs={"n": 200}) for _ in range(50)]
     for job_id in ids:
         job = daemon.wait_job(job_id, timeout=120)
-        assert job["status"] == "completed", job
+        assert job["status"] == "completed", (job.get("error"), daemon.log())
         assert job["result_count"] == 200 and job["log_count"] == 200
     for job_id in ids[:5]:
         assert [r["i"] for r in daemon.results(job_id)] == list(range(200))

@@ -231,8 +231,10 @@ class Writer:
                 try:
                     value = write.op(conn)
                 except Exception as exc:
-                    if is_disk_full(exc):
-                        raise  # SQLite may have rolled back the whole transaction already
+                    if is_disk_full(exc) or not conn.in_transaction:
+                        # SQLite rolled back the whole transaction (a full disk, an I/O
+                        # error): no savepoint is left, and the batch fails with this error.
+                        raise
                     conn.execute("ROLLBACK TO op")
                     outcomes.append((write, False, exc))
                 else:
