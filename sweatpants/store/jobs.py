@@ -208,15 +208,21 @@ def finish(
     )
 
 
-def prepare_resume(conn: sqlite3.Connection, job_id: str) -> int:
-    """Put an interrupted job back in the queue, dropping results newer than its checkpoint;
-    returns how many were dropped."""
+def _drop_results_after_checkpoint(conn: sqlite3.Connection, job_id: str) -> int:
+    """Delete the results (and their chart counts) newer than the job's last checkpoint, which
+    its next run produces again; returns how many went."""
     timeline.forget_results(conn, job_id, checkpoint_seq(conn, job_id))
-    dropped = conn.execute(
+    return conn.execute(
         "DELETE FROM results WHERE job_id = ? "
         "AND seq > (SELECT checkpoint_seq FROM jobs WHERE id = ?)",
         (job_id, job_id),
     ).rowcount
+
+
+def prepare_resume(conn: sqlite3.Connection, job_id: str) -> int:
+    """Put an interrupted job back in the queue, dropping results newer than its checkpoint;
+    returns how many were dropped."""
+    dropped = _drop_results_after_checkpoint(conn, job_id)
     conn.execute(
         """UPDATE jobs SET status = 'pending', result_count = checkpoint_seq, pid = NULL,
                   resumes = resumes + 1
@@ -230,12 +236,7 @@ def prepare_retry(conn: sqlite3.Connection, job_id: str, *, retry_at: float) -> 
     """A failed attempt back to `pending` as the next attempt, from its last checkpoint
     (results newer than it dropped; the failure's error cleared: its log keeps it). Returns
     how many results were dropped."""
-    timeline.forget_results(conn, job_id, checkpoint_seq(conn, job_id))
-    dropped = conn.execute(
-        "DELETE FROM results WHERE job_id = ? "
-        "AND seq > (SELECT checkpoint_seq FROM jobs WHERE id = ?)",
-        (job_id, job_id),
-    ).rowcount
+    dropped = _drop_results_after_checkpoint(conn, job_id)
     conn.execute(
         """UPDATE jobs SET status = 'pending', result_count = checkpoint_seq, pid = NULL,
                   attempt = attempt + 1, retry_at = ?, error = NULL, traceback = NULL,
